@@ -1,0 +1,51 @@
+# Greenlane: `make demo` runs the main job, `make test` the whole suite. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install up down status lint unit integration test demo clean-data
+
+help:
+	@echo "make demo   - start Kafka + PostGIS, load Hồ Chí Minh City, push demand through the system"
+	@echo "make test   - lint, type-check, unit and integration tests on the real servers"
+	@echo "make up | down | status - the local Kafka and PostGIS servers"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip setuptools wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+up:
+	bash infra/scripts/up.sh
+
+down:
+	bash infra/scripts/down.sh
+
+status:
+	bash infra/scripts/status.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check services streams optimizer api infra tests bench
+	$(BIN)/mypy services optimizer api streams infra
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP) up
+	$(BIN)/pytest -q tests/integration tests/e2e
+
+test: lint unit integration
+
+demo: $(STAMP) up
+	$(BIN)/greenlane load-geodata --provinces 79
+	$(BIN)/greenlane topics create
+	$(BIN)/greenlane demo
+
+clean-data: down
+	rm -rf .local

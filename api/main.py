@@ -1,0 +1,51 @@
+"""The FastAPI application factory and the `greenlane api` entry point."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from api import errors
+from api.deps import ContainerDep
+from api.routes import demand
+from services.bootstrap import Container
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the app around a container (tests pass their own)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if "publisher" in container.__dict__:
+            container.publisher.close()
+        container.engine.dispose()
+
+    app = FastAPI(title="Greenlane API", version="0.1.0", lifespan=lifespan,
+                  description="Essential goods into locked-down zones: demand, coverage, plans and route sheets.")
+    app.state.container = container
+    errors.install(app)
+    app.include_router(demand.router)
+
+    @app.get("/health", tags=["health"])
+    def health(c: ContainerDep) -> dict[str, str]:
+        with c.engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return {"status": "ok"}
+
+    return app
+
+
+def main() -> None:
+    """Serve the API with uvicorn on the configured host and port."""
+    import uvicorn
+
+    from infra.settings import get_settings
+    from services.bootstrap import bootstrap
+
+    settings = get_settings()
+    uvicorn.run(create_app(bootstrap(settings, producer_name="api")), host=settings.api_host,
+                port=settings.api_port, log_level=settings.log_level.lower())

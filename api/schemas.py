@@ -1,0 +1,58 @@
+"""Request and response schemas (XBase / XCreate / XRead), separate from tables and domain objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.domain.demand import VulnerableGroup
+
+
+class PointIn(BaseModel):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class ItemNeedIn(BaseModel):
+    item_code: str = Field(min_length=1, max_length=40)
+    quantity_per_day: float = Field(gt=0, le=1_000_000)
+
+
+class DemandBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    commune_code: str = Field(pattern=r"^\d{5}$", description="official GSO commune/ward code")
+    zone_id: str | None = Field(default=None, min_length=1, max_length=64)
+    location: PointIn | None = None
+    households: int = Field(ge=0, le=200_000)
+    people: int = Field(ge=0, le=1_000_000)
+    vulnerable: dict[VulnerableGroup, int] = Field(default_factory=dict,
+                                                   description="households in each vulnerable group")
+    needs: list[ItemNeedIn] = Field(default_factory=list, max_length=50,
+                                    description="explicit needs per day; when empty, ration norms apply")
+    relief_bags: int = Field(default=0, ge=0)
+
+
+class DemandCreate(DemandBase):
+    event_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                 description="stable id chosen by the sender; or send an Idempotency-Key header")
+    occurred_at: AwareDatetime | None = None
+
+
+class DemandAccepted(BaseModel):
+    event_id: str
+    district_code: str
+    status: str = "accepted"
+
+
+class AreaDemandRead(BaseModel):
+    zone_id: str
+    commune_code: str
+    district_code: str
+    households: int
+    people: int
+    vulnerable: dict[str, int]
+    need_per_day: dict[str, float]
+    reports: int
+    updated_at: datetime

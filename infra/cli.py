@@ -1,0 +1,89 @@
+"""The `greenlane` command line: one entry point for every process and operator task."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from infra.settings import get_settings
+
+
+def _load_geodata(args: argparse.Namespace) -> None:
+    from services.adapters.db import migrate
+    from services.adapters.geodata import PROVINCES, read_units
+    from services.bootstrap import bootstrap
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    provinces = tuple(args.provinces.split(",")) if args.provinces else PROVINCES
+    container = bootstrap(settings)
+    count = container.admin_units.upsert(read_units(settings.geodata_dir, provinces))
+    print(f"load-geodata: {count} units upserted; now stored: {container.admin_units.count_by_level()}")
+
+
+def _db_upgrade(_: argparse.Namespace) -> None:
+    from services.adapters.db import migrate
+
+    migrate(get_settings().database_url)
+    print("db: schema at head")
+
+
+def _topics(_: argparse.Namespace) -> None:
+    from services.adapters.kafka import ensure_topics
+    from services.topics import topic_specs
+
+    settings = get_settings()
+    specs = topic_specs(settings.topic_partitions, settings.topic_prefix)
+    created = ensure_topics(settings.kafka_bootstrap, specs, settings.topic_replication)
+    for spec in specs:
+        mark = "created" if spec.name in created else "exists"
+        print(f"{spec.name:32} {spec.partitions:3} partitions  key={spec.key:14} {mark}")
+
+
+def _api(_: argparse.Namespace) -> None:
+    from api.main import main
+
+    main()
+
+
+def _streams(args: argparse.Namespace) -> None:
+    from streams.app import main
+
+    sys.argv = ["greenlane-streams", *(args.faust_args or ["worker", "-l", "info"])]
+    main()
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from infra.demo import run_demo
+
+    run_demo(get_settings(), households=args.households)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="greenlane", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    geo = sub.add_parser("load-geodata", help="load the Vietnamese admin units and district polygons")
+    geo.add_argument("--provinces", help="comma-separated province codes (default: all five)")
+    geo.set_defaults(run=_load_geodata)
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(run=_db_upgrade)
+    topics = sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    topics.add_argument("action", choices=["create"])
+    topics.set_defaults(run=_topics)
+    sub.add_parser("api", help="serve the HTTP API").set_defaults(run=_api)
+    streams = sub.add_parser("streams", help="run a faust streams worker")
+    streams.add_argument("faust_args", nargs=argparse.REMAINDER, help="arguments for faust (default: worker)")
+    streams.set_defaults(run=_streams)
+    demo = sub.add_parser("demo", help="push generated demand through the system and show the result")
+    demo.add_argument("--households", type=int, default=2000)
+    demo.set_defaults(run=_demo)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

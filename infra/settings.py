@@ -1,0 +1,45 @@
+"""One validated settings object, read from GREENLANE_* environment variables; only entry points read it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GREENLANE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    kafka_bootstrap: str = "127.0.0.1:59092"
+    database_url: str = "postgresql+psycopg://greenlane:greenlane@127.0.0.1:55432/greenlane"
+    topic_prefix: str = "greenlane"
+    topic_partitions: int = Field(default=6, ge=1, le=256)
+    topic_replication: int = Field(default=1, ge=1, le=5)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    streams_web_port: int = Field(default=6066, ge=1, le=65535)
+    streams_app_id: str = "greenlane-streams"
+    streams_data_dir: Path = ROOT / ".local" / "streams"
+    geodata_dir: Path = ROOT / "infra" / "data" / "vn"
+    province_code: str = "79"
+    secret_key: str = DEV_SECRET
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError("GREENLANE_SECRET_KEY must be set to a random value of 32+ characters in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

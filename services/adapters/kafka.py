@@ -1,0 +1,85 @@
+"""Kafka on kafka-python: topic administration and a publisher that waits for the broker's ack."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+
+from services.domain.events import Event
+from services.messages import encode
+from services.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1, timeout_s: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created. Idempotent."""
+    admin = _admin(bootstrap, timeout_s)
+    try:
+        existing = set(admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            new = [NewTopic(s.name, num_partitions=s.partitions, replication_factor=replication,
+                            topic_configs={"retention.ms": str(s.retention_ms)}) for s in missing]
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently by another process
+                admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
+        return [s.name for s in missing]
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = _admin(bootstrap, 30.0)
+    try:
+        present = [n for n in names if n in set(admin.list_topics())]
+        if present:
+            admin.delete_topics(present)
+    finally:
+        admin.close()
+
+
+def _admin(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="greenlane-admin")
+        except NoBrokersAvailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+class KafkaPublisher:
+    """Publishes events keyed by district; `publish` returns only once the broker has the event."""
+
+    def __init__(self, bootstrap: str, producer_name: str = "greenlane", linger_ms: int = 2) -> None:
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=linger_ms,
+                                       retries=5, enable_idempotence=True, max_in_flight_requests_per_connection=5)
+        self._name = producer_name
+
+    def publish(self, topic: str, key: str, event: Event) -> None:
+        future = self._producer.send(topic, key=key.encode(), value=encode(event, self._name))
+        try:
+            future.get(timeout=30)
+        except KafkaError:
+            log.exception("publish to %s failed for event %s", topic, event.event_id)
+            raise
+
+    def publish_many(self, topic: str, keyed: list[tuple[str, Event]]) -> None:
+        """Send a batch and wait for every ack."""
+        futures = [self._producer.send(topic, key=k.encode(), value=encode(e, self._name)) for k, e in keyed]
+        self._producer.flush()
+        for future in futures:
+            future.get(timeout=30)
+
+    def send_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        """Send bytes as they are (tools and tests that need malformed messages)."""
+        self._producer.send(topic, key=key, value=value).get(timeout=30)
+
+    def close(self) -> None:
+        self._producer.close()

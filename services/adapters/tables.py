@@ -1,0 +1,120 @@
+"""PostGIS tables (SQLAlchemy 2 Core + GeoAlchemy2): the reference data and the read projections."""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Time,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+
+def _geom(kind: str, nullable: bool = True) -> Column[object]:
+    # Spatial indexes are declared explicitly below, so migrations and metadata agree.
+    return Column("geom", Geometry(kind, srid=4326, spatial_index=False), nullable=nullable)
+
+
+admin_units = Table(
+    "admin_units", metadata,
+    Column("code", String(8), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("parent_code", String(8), nullable=True, index=True),
+    Column("population", Integer, nullable=True),
+    _geom("MULTIPOLYGON"),
+)
+Index("ix_admin_units_geom", admin_units.c.geom, postgresql_using="gist")
+
+zones = Table(
+    "zones", metadata,
+    Column("zone_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("district_code", String(8), nullable=False),
+    Column("risk_level", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True), nullable=True),
+    _geom("MULTIPOLYGON", nullable=False),
+)
+Index("ix_zones_geom", zones.c.geom, postgresql_using="gist")
+Index("ix_zones_current", zones.c.zone_id, unique=True, postgresql_where=zones.c.is_current)
+
+depots = Table(
+    "depots", metadata,
+    Column("depot_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("district_code", String(8), nullable=False),
+    Column("opens", Time, nullable=False),
+    Column("closes", Time, nullable=False),
+    _geom("POINT", nullable=False),
+)
+Index("ix_depots_geom", depots.c.geom, postgresql_using="gist")
+
+sales_points = Table(
+    "sales_points", metadata,
+    Column("point_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("commune_code", String(8), nullable=False, index=True),
+    Column("opens", Time, nullable=False),
+    Column("closes", Time, nullable=False),
+    Column("contact", String(200), nullable=False, server_default=""),
+    _geom("POINT", nullable=False),
+)
+Index("ix_sales_points_geom", sales_points.c.geom, postgresql_using="gist")
+
+checkpoints = Table(
+    "checkpoints", metadata,
+    Column("checkpoint_id", String(64), primary_key=True),
+    Column("zone_id", String(64), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("handover_minutes", Integer, nullable=False),
+    _geom("POINT", nullable=False),
+)
+Index("ix_checkpoints_geom", checkpoints.c.geom, postgresql_using="gist")
+
+vehicles = Table(
+    "vehicles", metadata,
+    Column("vehicle_id", String(64), primary_key=True),
+    Column("plate", String(20), nullable=False),
+    Column("capacity_kg", Float, nullable=False),
+    Column("capacity_m3", Float, nullable=False),
+    Column("home_depot_id", String(64), ForeignKey("depots.depot_id"), nullable=False),
+    Column("shift_start", Time, nullable=False),
+    Column("shift_end", Time, nullable=False),
+    Column("green_lane_permit", Boolean, nullable=False),
+)
+
+# Projection written by the streams sink; one row per (zone, commune) area.
+area_demand = Table(
+    "area_demand", metadata,
+    Column("zone_id", String(64), primary_key=True),
+    Column("commune_code", String(8), primary_key=True),
+    Column("district_code", String(8), nullable=False, index=True),
+    Column("households", Integer, nullable=False),
+    Column("people", Integer, nullable=False),
+    Column("vulnerable", JSONB, nullable=False),
+    Column("need_per_day", JSONB, nullable=False),
+    Column("reports", Integer, nullable=False),
+    Column("source_partition", Integer, nullable=False),
+    Column("source_offset", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -1,0 +1,1 @@
+"""Greenlane's domain model: plain Python, standard library only."""

@@ -1,0 +1,175 @@
+"""The JSON wire envelope of every event, and strict decoding that names the faulty field."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from .domain import events
+from .domain.errors import DomainError, InvalidValue, UnknownReference
+from .domain.geo import MultiPolygon
+
+MAX_MESSAGE_BYTES = 1_000_000
+
+EVENT_TYPES: dict[str, type[events.Event]] = {
+    cls.event_type: cls
+    for cls in (events.DemandSubmitted, events.StockReported, events.ZoneDeclared, events.ZoneRedrawn,
+                events.ZoneLifted, events.DeliveryConfirmed, events.PriceReported, events.AreaDemandChanged)
+}
+
+
+class MessageError(ValueError):
+    """A message that cannot be accepted; `field` names where, `reason` says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def encode(event: events.Event, producer: str = "greenlane") -> bytes:
+    """The envelope of an event as UTF-8 JSON."""
+    envelope = {
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "occurred_at": event.occurred_at.isoformat(),
+        "producer": producer,
+        "payload": _to_json(event, skip={"event_id", "occurred_at"}),
+    }
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes | None) -> events.Event:
+    """The event inside an envelope; MessageError when anything is wrong with it."""
+    if raw is None:
+        raise MessageError("value", "message has no value")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MessageError("value", f"message of {len(raw)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        envelope = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MessageError("value", f"not JSON: {exc}") from None
+    if not isinstance(envelope, dict):
+        raise MessageError("value", "envelope must be a JSON object")
+    kind = envelope.get("event_type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise MessageError("event_type", f"unknown event type {kind!r}")
+    version = envelope.get("schema_version")
+    if version != cls.schema_version:
+        raise MessageError("schema_version", f"{version!r} is not supported for {kind} "
+                                             f"(expected {cls.schema_version})")
+    payload = envelope.get("payload")
+    if not isinstance(payload, dict):
+        raise MessageError("payload", "must be a JSON object")
+    fields = {**payload, "event_id": envelope.get("event_id"), "occurred_at": envelope.get("occurred_at")}
+    return typing.cast(events.Event, _from_json(cls, fields, ""))
+
+
+def _to_json(value: Any, skip: set[str] | None = None) -> Any:
+    if isinstance(value, MultiPolygon):
+        return value.to_geojson()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.name not in (skip or set())}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {(k.value if isinstance(k, Enum) else k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(tp: Any, value: Any, path: str) -> Any:
+    """Convert JSON `value` to type `tp`, raising MessageError naming `path`."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _from_json(inner, value, path)
+    if tp is MultiPolygon:
+        if not isinstance(value, dict):
+            raise MessageError(path, "must be a GeoJSON geometry")
+        return _checked(lambda: MultiPolygon.from_geojson(value), path)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise MessageError(path, "must be an object")
+        hints = typing.get_type_hints(tp)
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            sub = f"{path}.{f.name}" if path else f.name
+            if f.name in value:
+                kwargs[f.name] = _from_json(hints[f.name], value[f.name], sub)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise MessageError(sub, "is required")
+        return _checked(lambda: typing.cast(Any, tp)(**kwargs), path)
+    if origin in (dict, Mapping, typing.Mapping) or tp is dict:
+        if not isinstance(value, dict):
+            raise MessageError(path, "must be an object")
+        key_tp, val_tp = args or (str, Any)
+        return {_from_json(key_tp, k, f"{path}.{k}"): _from_json(val_tp, v, f"{path}.{k}") for k, v in value.items()}
+    if origin is tuple or origin is list:
+        if not isinstance(value, list):
+            raise MessageError(path, "must be a list")
+        converted = [_from_json(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return tuple(converted) if origin is tuple else converted
+    return _scalar(tp, value, path)
+
+
+def _scalar(tp: Any, value: Any, path: str) -> Any:
+    if tp is Any:
+        return value
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in tp)
+            raise MessageError(path, f"{value!r} is not one of {allowed}") from None
+    if tp is datetime:
+        if not isinstance(value, str):
+            raise MessageError(path, "must be an ISO 8601 date-time string")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise MessageError(path, f"{value!r} is not an ISO 8601 date-time") from None
+        if parsed.tzinfo is None:
+            raise MessageError(path, "must carry a time zone")
+        return parsed
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise MessageError(path, "must be true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise MessageError(path, "must be an integer")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise MessageError(path, "must be a number")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise MessageError(path, "must be a string")
+        return value
+    raise MessageError(path, f"unsupported type {tp!r}")
+
+
+def _checked(build: typing.Callable[[], Any], path: str) -> Any:
+    try:
+        return build()
+    except (InvalidValue, UnknownReference) as exc:
+        raise MessageError(f"{path}.{exc.field}" if path else exc.field, str(exc)) from None
+    except DomainError as exc:
+        raise MessageError(path or "payload", str(exc)) from None
