@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("kafka", "alembic", "aiokafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args.run(args)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import time
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -43,15 +44,23 @@ def delete_topics(bootstrap: str, names: list[str]) -> None:
         admin.close()
 
 
-def _admin(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
+def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
+    """Block until the first bootstrap server accepts TCP connections, or raise NoBrokersAvailable."""
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="greenlane-admin")
-        except NoBrokersAvailable:
+            socket.create_connection((host, int(port)), timeout=2).close()
+            return
+        except OSError:
             if time.monotonic() > deadline:
-                raise
+                raise NoBrokersAvailable(f"no Kafka broker answers at {bootstrap}") from None
             time.sleep(0.5)
+
+
+def _admin(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
+    wait_for_broker(bootstrap, timeout_s)
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="greenlane-admin")
 
 
 class KafkaPublisher:
@@ -59,7 +68,7 @@ class KafkaPublisher:
 
     def __init__(self, bootstrap: str, producer_name: str = "greenlane", linger_ms: int = 2) -> None:
         self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=linger_ms,
-                                       retries=5, enable_idempotence=True, max_in_flight_requests_per_connection=5)
+                                       retries=5, enable_idempotence=True)
         self._name = producer_name
 
     def publish(self, topic: str, key: str, event: Event) -> None:

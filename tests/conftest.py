@@ -1,0 +1,135 @@
+"""Shared test settings: integration tests run on the real Kafka and PostGIS started by infra/scripts/up.sh."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DB = os.environ.get("GREENLANE_TEST_DATABASE_URL",
+                         "postgresql+psycopg://greenlane:greenlane@127.0.0.1:55432/greenlane_test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath) or "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def servers() -> None:
+    """Start (or confirm) the local Kafka and PostGIS; fail, never skip, when they cannot start."""
+    result = subprocess.run(["bash", str(ROOT / "infra" / "scripts" / "up.sh")], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"the local servers did not start:\n{result.stdout}\n{result.stderr}")
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def settings(servers: None, run_id: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from infra.settings import Settings
+
+    return Settings(environment="test", database_url=TEST_DB, topic_prefix=f"test-{run_id}", topic_partitions=4,
+                    streams_app_id=f"greenlane-test-{run_id}", streams_web_port=free_port(),
+                    streams_data_dir=tmp_path_factory.mktemp("streams"))
+
+
+def settings_env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The settings as GREENLANE_* variables, for child processes."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        env[f"GREENLANE_{name.upper()}"] = str(value)
+    return env
+
+
+class Worker:
+    """A real `greenlane streams` worker process, with its log kept for diagnosis."""
+
+    def __init__(self, settings, log_path: Path) -> None:  # type: ignore[no-untyped-def]
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "infra.cli", "streams", "worker", "-l", "info"],
+                                        cwd=ROOT, env=settings_env(settings), stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace")
+            if "Ready" in text:
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.3)
+        raise AssertionError(f"streams worker not ready; log tail:\n{self.log_path.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def container(settings):  # type: ignore[no-untyped-def]
+    from services.adapters.db import migrate
+    from services.adapters.geodata import read_units
+    from services.adapters.kafka import ensure_topics
+    from services.bootstrap import bootstrap
+    from services.topics import topic_specs
+
+    migrate(settings.database_url)
+    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix))
+    built = bootstrap(settings, producer_name="tests")
+    with built.engine.begin() as conn:  # projections belong to this run's fresh topics
+        conn.execute(text("TRUNCATE area_demand"))
+    built.admin_units.upsert(read_units(settings.geodata_dir, ("79",)))
+    yield built
+    if "publisher" in built.__dict__:
+        built.publisher.close()
+    built.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def worker(settings, container, tmp_path_factory) -> Iterator[Worker]:  # type: ignore[no-untyped-def]
+    running = Worker(settings, tmp_path_factory.mktemp("worker") / "worker.log")
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+def wait_until(predicate, timeout_s: float = 30.0, interval_s: float = 0.2):  # type: ignore[no-untyped-def]
+    """Poll until `predicate()` returns something truthy; return it, or fail after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s (last value: {value!r})")
+        time.sleep(interval_s)

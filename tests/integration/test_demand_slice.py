@@ -1,0 +1,102 @@
+"""The first slice on the real servers: API → Kafka → faust worker → PostGIS → API, and the dead-letter path."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from kafka import KafkaConsumer
+
+from api.main import create_app
+from services.bootstrap import bootstrap
+from services.dead_letter import original_bytes
+from services.domain.demand import DemandReport
+from services.domain.events import DemandSubmitted
+from services.messages import encode
+from tests.conftest import wait_until
+
+BEN_NGHE, TAN_DINH = "26740", "26734"  # wards of Quận 1 (760)
+
+
+@pytest.fixture(scope="module")
+def client(settings, container, worker):
+    # The app owns its container and closes it on shutdown, so it gets one of its own.
+    with TestClient(create_app(bootstrap(settings, producer_name="api"))) as test_client:
+        yield test_client
+
+
+def area(client, zone_id, commune_code):
+    rows = client.get("/api/v1/demand", params={"commune_code": commune_code}).json()
+    return next((r for r in rows if r["zone_id"] == zone_id), None)
+
+
+def test_demand_posted_to_the_api_comes_back_as_live_totals(client):
+    body = {"commune_code": BEN_NGHE, "households": 120, "people": 410, "vulnerable": {"f0": 6, "elderly_alone": 9}}
+    first = client.post("/api/v1/demand", json=body, headers={"Idempotency-Key": f"slice-{uuid.uuid4()}"})
+    assert first.status_code == 202, first.text
+    assert first.json()["district_code"] == "760"
+    row = wait_until(lambda: area(client, "outside", BEN_NGHE))
+    assert (row["households"], row["people"], row["vulnerable"]["f0"]) == (120, 410, 6)
+    assert row["need_per_day"]["rice"] == pytest.approx(410 * 0.4)
+
+    # A retry with the same key counts once; a new submission adds up.
+    key = first.request.headers["Idempotency-Key"]
+    assert client.post("/api/v1/demand", json=body, headers={"Idempotency-Key": key}).status_code == 202
+    second = client.post("/api/v1/demand", json={**body, "households": 10, "people": 30, "vulnerable": {}})
+    assert second.status_code == 202
+    row = wait_until(lambda: (r := area(client, "outside", BEN_NGHE)) and r["reports"] >= 2 and r)
+    assert (row["households"], row["people"], row["reports"]) == (130, 440, 2)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"households": 1, "people": 2}, "commune_code"),
+    ({"commune_code": "7", "households": 1, "people": 2}, "commune_code"),
+    ({"commune_code": BEN_NGHE, "households": "many", "people": 2}, "households"),
+    ({"commune_code": BEN_NGHE, "households": 3, "people": 2}, "people"),
+    ({"commune_code": BEN_NGHE, "households": 1, "people": 2, "vulnerable": {"aliens": 1}}, "vulnerable"),
+    ({"commune_code": BEN_NGHE, "households": 1, "people": 2, "needs": [{"item_code": "gold", "quantity_per_day": 1}]},
+     "item"),
+    ({"commune_code": "99999", "households": 1, "people": 2}, "commune_code"),
+    ({"commune_code": BEN_NGHE, "households": 1, "people": 2, "occurred_at": "2021-07-09T08:00:00"}, "occurred_at"),
+])
+def test_malformed_demand_gets_422_naming_the_field(client, body, field):
+    response = client.post("/api/v1/demand", json=body)
+    assert response.status_code == 422, response.text
+    assert any(field in [str(part) for part in error["loc"]] for error in response.json()["detail"]), response.text
+
+
+def test_bad_events_on_kafka_go_to_the_dead_letter_topic_with_reason_and_original(client, container, settings):
+    now = datetime.now(UTC)
+    unknown_commune = DemandSubmitted(event_id=f"dl-{uuid.uuid4()}", occurred_at=now, district_code="760",
+                                      report=DemandReport(commune_code="99999", households=1, people=1))
+    unknown_zone = DemandSubmitted(event_id=f"dl-{uuid.uuid4()}", occurred_at=now, district_code="760",
+                                   report=DemandReport(commune_code=TAN_DINH, households=1, people=1,
+                                                       zone_id="no-such-zone"))
+    garbage = b"\xff not an envelope " + uuid.uuid4().hex.encode()
+    good = DemandSubmitted(event_id=f"ok-{uuid.uuid4()}", occurred_at=now, district_code="760",
+                           report=DemandReport(commune_code=TAN_DINH, households=7, people=21))
+    sent = {e.event_id: encode(e) for e in (unknown_commune, unknown_zone)}
+    for raw in (*sent.values(), garbage, encode(good)):
+        container.publisher.send_raw(container.topics.demand, b"760", raw)
+
+    consumer = KafkaConsumer(container.topics.dead_letter, bootstrap_servers=settings.kafka_bootstrap,
+                             auto_offset_reset="earliest", group_id=None, consumer_timeout_ms=60000)
+    expected = {*sent.values(), garbage}
+    found = {}
+    try:
+        for message in consumer:
+            record = json.loads(message.value)
+            if original_bytes(record) in expected:
+                found[original_bytes(record)] = record
+            if len(found) == len(expected):
+                break
+    finally:
+        consumer.close()
+    assert found[sent[unknown_commune.event_id]]["field"] == "commune_code"
+    assert "unknown" in found[sent[unknown_commune.event_id]]["reason"]
+    assert found[sent[unknown_zone.event_id]]["field"] == "zone_id"
+    assert found[garbage]["field"] == "value" and found[garbage]["source_topic"] == container.topics.demand
+    # The good event sent after the bad ones is still counted, exactly once.
+    row = wait_until(lambda: area(client, "outside", TAN_DINH))
+    assert (row["households"], row["people"]) == (7, 21)
