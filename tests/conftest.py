@@ -104,8 +104,8 @@ def container(settings):  # type: ignore[no-untyped-def]
     migrate(settings.database_url)
     ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix))
     built = bootstrap(settings, producer_name="tests")
-    with built.engine.begin() as conn:  # projections belong to this run's fresh topics
-        conn.execute(text("TRUNCATE area_demand"))
+    with built.engine.begin() as conn:  # each run starts from empty state and fresh topics
+        conn.execute(text("TRUNCATE area_demand, zones, sales_points, checkpoints, vehicles, depots"))
     built.admin_units.upsert(read_units(settings.geodata_dir, ("79",)))
     yield built
     if "publisher" in built.__dict__:

@@ -9,7 +9,7 @@ from services.domain.zones import RiskLevel, Zone, ZoneStatus
 
 T0 = datetime(2021, 7, 9, tzinfo=UTC)
 BEN_THANH_MARKET = Point(106.6981, 10.7725)  # Quận 1
-THU_DUC_POINT = Point(106.7700, 10.8500)  # Thành phố Thủ Đức
+THU_DUC_POINT = Point(106.7600, 10.7900)  # Thành phố Thủ Đức
 
 
 def square(lon: float, lat: float, half: float) -> MultiPolygon:
