@@ -78,11 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     streams.add_argument("faust_args", nargs=argparse.REMAINDER, help="arguments for faust (default: worker)")
     streams.set_defaults(run=_streams)
     demo = sub.add_parser("demo", help="push generated demand through the system and show the result")
-    demo.add_argument("--households", type=int, default=2000)
+    demo.add_argument("--households", type=int, default=6000)
     demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("kafka", "alembic", "aiokafka"):
+    for noisy in ("kafka", "alembic", "aiokafka", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args.run(args)
 

@@ -24,6 +24,7 @@ log = logging.getLogger("greenlane.streams")
 settings = get_settings()
 container = bootstrap(settings, producer_name="streams")
 topics = container.topics
+settings.streams_data_dir.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
     settings.streams_app_id,

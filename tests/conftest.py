@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+from infra.processes import ManagedProcess, streams_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DB = os.environ.get("GREENLANE_TEST_DATABASE_URL",
@@ -53,46 +54,6 @@ def settings(servers: None, run_id: str, tmp_path_factory: pytest.TempPathFactor
                     streams_data_dir=tmp_path_factory.mktemp("streams"))
 
 
-def settings_env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """The settings as GREENLANE_* variables, for child processes."""
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        env[f"GREENLANE_{name.upper()}"] = str(value)
-    return env
-
-
-class Worker:
-    """A real `greenlane streams` worker process, with its log kept for diagnosis."""
-
-    def __init__(self, settings, log_path: Path) -> None:  # type: ignore[no-untyped-def]
-        self.log_path = log_path
-        self._log = log_path.open("w")
-        self.process = subprocess.Popen([sys.executable, "-m", "infra.cli", "streams", "worker", "-l", "info"],
-                                        cwd=ROOT, env=settings_env(settings), stdout=self._log,
-                                        stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout_s: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            text = self.log_path.read_text(errors="replace")
-            if "Ready" in text:
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.3)
-        raise AssertionError(f"streams worker not ready; log tail:\n{self.log_path.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
 @pytest.fixture(scope="session")
 def container(settings):  # type: ignore[no-untyped-def]
     from services.adapters.db import migrate
@@ -114,13 +75,10 @@ def container(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def worker(settings, container, tmp_path_factory) -> Iterator[Worker]:  # type: ignore[no-untyped-def]
-    running = Worker(settings, tmp_path_factory.mktemp("worker") / "worker.log")
-    try:
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop()
+def worker(settings, container, tmp_path_factory) -> Iterator[ManagedProcess]:  # type: ignore[no-untyped-def]
+    running = streams_worker(settings, tmp_path_factory.mktemp("worker") / "worker.log")
+    yield running
+    running.stop()
 
 
 def wait_until(predicate, timeout_s: float = 30.0, interval_s: float = 0.2):  # type: ignore[no-untyped-def]

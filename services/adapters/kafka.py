@@ -34,6 +34,14 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1, 
         admin.close()
 
 
+def list_topics(bootstrap: str) -> list[str]:
+    admin = _admin(bootstrap, 30.0)
+    try:
+        return sorted(admin.list_topics())
+    finally:
+        admin.close()
+
+
 def delete_topics(bootstrap: str, names: list[str]) -> None:
     admin = _admin(bootstrap, 30.0)
     try:

@@ -1,0 +1,216 @@
+"""`make demo`, first version: generated demand for Hồ Chí Minh City pushed through API → Kafka → faust → PostGIS."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from kafka import KafkaConsumer
+from shapely.geometry import Point as ShapelyPoint
+from shapely.geometry import shape
+from sqlalchemy import text
+
+from infra.processes import api_server, streams_worker
+from infra.settings import ROOT, Settings
+from services.adapters.db import migrate
+from services.adapters.geodata import read_units
+from services.adapters.kafka import delete_topics, ensure_topics, list_topics
+from services.bootstrap import bootstrap
+from services.domain.admin import AdminLevel, AdminUnit
+from services.domain.geo import MultiPolygon, Point
+from services.domain.places import Checkpoint
+from services.domain.zones import RiskLevel, Zone
+from services.topics import topic_specs
+
+# Two zones drawn by risk, not along borders: one red zone straddling Quận 1 and Quận 3, one orange in Quận 8.
+ZONES = [
+    ("z-ben-thanh", "Khu phong tỏa Bến Thành – Phạm Ngũ Lão", "760", RiskLevel.VERY_HIGH,
+     [(106.6885, 10.7665), (106.6985, 10.7690), (106.7010, 10.7760), (106.6930, 10.7815), (106.6860, 10.7770),
+      (106.6885, 10.7665)]),
+    ("z-q8-rach-ong", "Khu cách ly Rạch Ông, Quận 8", "776", RiskLevel.HIGH,
+     [(106.6860, 10.7400), (106.6960, 10.7410), (106.6950, 10.7490), (106.6870, 10.7485), (106.6860, 10.7400)]),
+]
+VULNERABLE_SHARE = {"elderly_alone": 0.04, "poor": 0.08, "f0": 0.03, "f1": 0.06, "disabled": 0.02,
+                    "small_children": 0.12}
+
+
+def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> None:
+    """Run the slice end to end and print what happened."""
+    started = time.monotonic()
+    run = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    demo = settings.model_copy(update={"topic_prefix": f"demo-{run}", "streams_app_id": f"greenlane-demo-{run}",
+                                       "streams_data_dir": ROOT / ".local" / "demo" / run})
+    print(f"== Greenlane demo {run}: Kafka {demo.kafka_bootstrap}, PostGIS {demo.database_url.split('@')[-1]}")
+    _reset(demo)
+    container = bootstrap(demo, producer_name="demo")
+    units = read_units(demo.geodata_dir, ("79",))
+    districts = {u.code: u for u in units if u.level is AdminLevel.DISTRICT}
+    communes = [u for u in units if u.level is AdminLevel.COMMUNE]
+    _declare_zones(container)
+    logs = ROOT / ".local" / "logs"
+    worker = streams_worker(demo, logs / "demo-streams.log")
+    api = api_server(demo, logs / "demo-api.log")
+    base = f"http://{demo.api_host}:{demo.api_port}/api/v1"
+    try:
+        print(f"-- streams worker pid {worker.process.pid} and API pid {api.process.pid} are up "
+              f"({time.monotonic() - started:.1f}s)")
+        submissions = _generate(random.Random(seed), communes, districts, households)
+        sent_at = time.monotonic()
+        statuses = _post_all(base, submissions)
+        accepted = statuses[202]
+        print(f"-- posted {len(submissions)} demand submissions ({sum(s['households'] for s in submissions)} "
+              f"households) in {time.monotonic() - sent_at:.1f}s: {dict(statuses)}")
+        retry = httpx.post(f"{base}/demand", json=submissions[0]["body"],
+                           headers={"Idempotency-Key": submissions[0]["key"]}, timeout=10)
+        print(f"-- a retry of the first submission with the same Idempotency-Key: HTTP {retry.status_code} "
+              "(counted once)")
+        bad = httpx.post(f"{base}/demand", json={"commune_code": "26740", "households": 5, "people": 2}, timeout=10)
+        print(f"-- a malformed submission: HTTP {bad.status_code} {bad.json()['detail'][0]['loc']} "
+              f"{bad.json()['detail'][0]['msg']}")
+        unknown = httpx.post(f"{base}/demand", timeout=10, json={"commune_code": "26740", "households": 3,
+                                                                 "people": 9, "zone_id": "z-does-not-exist"})
+        print(f"-- a submission naming an unknown zone: HTTP {unknown.status_code}, then dead-lettered by the "
+              "stream")
+        rows = _wait_for_totals(base, accepted, timeout_s=120)  # the unknown-zone report never lands
+        print(f"-- all {accepted} accepted submissions visible in PostGIS after {time.monotonic() - sent_at:.1f}s")
+        _print_totals(rows, districts, submissions)
+        dead = _dead_letters(demo, container.topics.dead_letter, expected=1)
+        for record in dead:
+            print(f"-- dead letter: field={record['field']} reason={record['reason']!r} "
+                  f"event_id={record['event_id']}")
+    finally:
+        api.stop()
+        worker.stop()
+        container.engine.dispose()
+        if "publisher" in container.__dict__:
+            container.publisher.close()
+    print(f"== demo finished in {time.monotonic() - started:.1f}s; logs in {logs}")
+
+
+def _reset(settings: Settings) -> None:
+    """Fresh topics and projections for this run; topics of earlier demo runs are removed."""
+    old = [t for t in list_topics(settings.kafka_bootstrap) if t.startswith(("demo-", "greenlane-demo-"))]
+    if old:
+        delete_topics(settings.kafka_bootstrap, old)
+    migrate(settings.database_url)
+    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix))
+    container = bootstrap(settings)
+    with container.engine.begin() as conn:
+        conn.execute(text("TRUNCATE area_demand, zones, checkpoints"))
+    container.engine.dispose()
+
+
+def _declare_zones(container: Any) -> None:
+    for zone_id, name, district, risk, ring in ZONES:
+        boundary = MultiPolygon.from_geojson({"type": "Polygon", "coordinates": [[list(p) for p in ring]]})
+        container.zones.add(Zone(zone_id, name, district, boundary, risk, valid_from=datetime.now(UTC)))
+        print(f"-- zone {zone_id}: {name} (risk {int(risk)}, {risk.colour})")
+    container.places.add_checkpoints([Checkpoint("cp-ben-thanh-1", "z-ben-thanh", "Chốt Lê Lợi",
+                                                 Point(106.6985, 10.7720), handover_minutes=20)])
+
+
+def _generate(rng: random.Random, communes: list[AdminUnit], districts: dict[str, AdminUnit],
+              households: int) -> list[dict[str, Any]]:
+    """Seeded submissions: batches of 5–40 households per ward, weighted by district population."""
+    per_district = Counter(c.parent_code for c in communes)
+    weights = [(districts[c.parent_code].population or 100_000) / per_district[c.parent_code] for c in communes]
+    shapes = {code: shape(d.boundary.to_geojson()) for code, d in districts.items() if d.boundary}
+    zone_shapes = {z[0]: shape({"type": "Polygon", "coordinates": [[list(p) for p in z[4]]]}) for z in ZONES}
+    zone_for_district = {z[2]: z[0] for z in ZONES}
+    result: list[dict[str, Any]] = []
+    total = 0
+    while total < households:
+        commune = rng.choices(communes, weights)[0]
+        size = rng.randint(5, 40)
+        people = sum(rng.choice((1, 2, 3, 3, 4, 4, 5, 6)) for _ in range(size))
+        vulnerable = {g: n for g, share in VULNERABLE_SHARE.items() if (n := _binomial(rng, size, share))}
+        body: dict[str, Any] = {"commune_code": commune.code, "households": size, "people": people,
+                                "vulnerable": vulnerable}
+        if commune.parent_code in zone_for_district and rng.random() < 0.5:
+            body["location"] = _point_in(rng, zone_shapes[zone_for_district[commune.parent_code]])
+        elif commune.parent_code in shapes and rng.random() < 0.3:
+            body["location"] = _point_in(rng, shapes[commune.parent_code])
+        result.append({"body": body, "key": str(uuid.UUID(int=rng.getrandbits(128))), "households": size,
+                       "district": commune.parent_code})
+        total += size
+    return result
+
+
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    return sum(rng.random() < p for _ in range(n))
+
+
+def _point_in(rng: random.Random, polygon: Any) -> dict[str, float]:
+    minx, miny, maxx, maxy = polygon.bounds
+    while True:
+        lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if polygon.contains(ShapelyPoint(lon, lat)):
+            return {"lon": round(lon, 6), "lat": round(lat, 6)}
+
+
+def _post_all(base: str, submissions: list[dict[str, Any]]) -> Counter[int]:
+    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(max_workers=8) as pool:
+        def post(s: dict[str, Any]) -> int:
+            return client.post(f"{base}/demand", json=s["body"], headers={"Idempotency-Key": s["key"]}).status_code
+
+        return Counter(pool.map(post, submissions))
+
+
+def _wait_for_totals(base: str, expected_reports: int, timeout_s: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows: list[dict[str, Any]] = httpx.get(f"{base}/demand", timeout=30).json()
+        reports = sum(r["reports"] for r in rows)
+        if reports >= expected_reports or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.5)
+
+
+def _print_totals(rows: list[dict[str, Any]], districts: dict[str, AdminUnit],
+                  submissions: list[dict[str, Any]]) -> None:
+    sent: dict[str, int] = defaultdict(int)
+    for s in submissions:
+        sent[s["district"]] += s["households"]
+    by_district: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for r in rows:
+        d = by_district[r["district_code"]]
+        d["households"] += r["households"]
+        d["people"] += r["people"]
+        d["rice"] += r["need_per_day"].get("rice", 0.0)
+        d["f0"] += r["vulnerable"].get("f0", 0)
+    print(f"\n{'district':24} {'households':>10} {'(sent)':>7} {'people':>8} {'F0 hh':>6} {'rice kg/day':>12}")
+    for code in sorted(by_district, key=lambda c: districts[c].name):
+        d = by_district[code]
+        print(f"{districts[code].name:24} {int(d['households']):>10} {sent[code]:>7} {int(d['people']):>8} "
+              f"{int(d['f0']):>6} {d['rice']:>12.1f}")
+    total_hh = sum(int(d["households"]) for d in by_district.values())
+    print(f"{'total':24} {total_hh:>10} {sum(sent.values()):>7}")
+    print("\nzones (demand placed by point-in-polygon in PostGIS):")
+    for zone_id, name, *_ in ZONES:
+        zone_rows = [r for r in rows if r["zone_id"] == zone_id]
+        print(f"  {zone_id:16} {name:42} households={sum(r['households'] for r in zone_rows):5} "
+              f"communes={len(zone_rows)}")
+    outcome = "every accepted household counted exactly once" if total_hh == sum(sent.values()) else \
+        f"MISMATCH: sent {sum(sent.values())}, counted {total_hh}"
+    print(f"\nresult: {outcome}\n")
+
+
+def _dead_letters(settings: Settings, topic: str, expected: int) -> list[dict[str, Any]]:
+    consumer = KafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
+                             group_id=None, consumer_timeout_ms=20000)
+    records: list[dict[str, Any]] = []
+    try:
+        for message in consumer:
+            records.append(json.loads(message.value))
+            if len(records) >= expected:
+                break
+    finally:
+        consumer.close()
+    return records
