@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from api import errors
 from api.deps import ContainerDep
-from api.routes import demand
+from api.routes import coverage, demand
 from services.bootstrap import Container
 
 
@@ -29,6 +29,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     errors.install(app)
     app.include_router(demand.router)
+    app.include_router(coverage.router)
 
     @app.get("/health", tags=["health"])
     def health(c: ContainerDep) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.domain.demand import VulnerableGroup
@@ -44,15 +42,3 @@ class DemandAccepted(BaseModel):
     event_id: str
     district_code: str
     status: str = "accepted"
-
-
-class AreaDemandRead(BaseModel):
-    zone_id: str
-    commune_code: str
-    district_code: str
-    households: int
-    people: int
-    vulnerable: dict[str, int]
-    need_per_day: dict[str, float]
-    reports: int
-    updated_at: datetime

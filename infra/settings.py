@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     streams_data_dir: Path = ROOT / ".local" / "streams"
     geodata_dir: Path = ROOT / "infra" / "data" / "vn"
     province_code: str = "79"
+    shortage_days: float = Field(default=3.0, gt=0)
+    shortage_days_perishable: float = Field(default=1.0, gt=0)
+    shortage_days_by_item: dict[str, float] = Field(default_factory=dict)
+    price_alert_margin: float = Field(default=0.20, ge=0)
+    missing_report_hours: float = Field(default=24.0, gt=0)
+    plan_request_debounce_s: float = Field(default=60.0, ge=0)
+    coverage_flush_ms: int = Field(default=100, ge=10, le=10_000)
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,35 +13,17 @@ from sqlalchemy import Engine
 from .adapters.db import make_engine
 from .adapters.geodata import read_catalogue
 from .adapters.kafka import KafkaPublisher
-from .adapters.projections import AreaDemandProjection
+from .adapters.projections import Projections
 from .adapters.repositories import AdminRepository, PlaceRepository, ZoneRepository
+from .adapters.zone_index import ZoneIndex
+from .district import DistrictProcessor
 from .domain.admin import AdminCatalogue
-from .domain.geo import Point
+from .domain.alerts import PriceRule, ShortageRule
 from .domain.items import Catalogue, default_catalogue
 from .topics import Topics
 
 if TYPE_CHECKING:
     from infra.settings import Settings
-
-
-@dataclass
-class CachedZoneLookup:
-    """Active zone ids cached for a few seconds, so the hot path rarely touches the database."""
-
-    zones: ZoneRepository
-    ttl_s: float = 5.0
-    _ids: set[str] = field(default_factory=set)
-    _loaded_at: float = -1e9
-
-    def is_active(self, zone_id: str) -> bool:
-        if zone_id not in self._ids or time.monotonic() - self._loaded_at > self.ttl_s:
-            self._ids = self.zones.active_ids()
-            self._loaded_at = time.monotonic()
-        return zone_id in self._ids
-
-    def containing(self, point: Point) -> str | None:
-        zone = self.zones.containing(point)
-        return zone.zone_id if zone else None
 
 
 @dataclass
@@ -53,6 +35,9 @@ class Container:
     geodata_dir: Path
     topics: Topics
     producer_name: str = "greenlane"
+    shortage: ShortageRule = field(default_factory=ShortageRule)
+    prices: PriceRule = field(default_factory=PriceRule)
+    plan_debounce_s: float = 60.0
 
     @cached_property
     def engine(self) -> Engine:
@@ -75,10 +60,6 @@ class Container:
         return ZoneRepository(self.engine)
 
     @cached_property
-    def zone_lookup(self) -> CachedZoneLookup:
-        return CachedZoneLookup(self.zones)
-
-    @cached_property
     def places(self) -> PlaceRepository:
         return PlaceRepository(self.engine)
 
@@ -87,12 +68,22 @@ class Container:
         return AdminRepository(self.engine)
 
     @cached_property
-    def area_demand(self) -> AreaDemandProjection:
-        return AreaDemandProjection(self.engine)
+    def district_processor(self) -> DistrictProcessor:
+        """Folds district events; owns this process's zone index and coverage book."""
+        return DistrictProcessor(self.admin, self.items, ZoneIndex(), self.topics, self.shortage, self.prices,
+                                 timedelta(seconds=self.plan_debounce_s))
+
+    @cached_property
+    def projections(self) -> Projections:
+        return Projections(self.engine)
 
 
 def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container:
     """Build the container from the settings an entry point read."""
     return Container(kafka_bootstrap=settings.kafka_bootstrap, database_url=settings.database_url,
                      geodata_dir=settings.geodata_dir, topics=Topics.with_prefix(settings.topic_prefix),
-                     producer_name=producer_name)
+                     producer_name=producer_name,
+                     shortage=ShortageRule(settings.shortage_days, settings.shortage_days_perishable,
+                                           dict(settings.shortage_days_by_item)),
+                     prices=PriceRule(margin=settings.price_alert_margin),
+                     plan_debounce_s=settings.plan_request_debounce_s)

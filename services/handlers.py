@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from .adapters.repositories import ZoneRepository
 from .domain.admin import AdminCatalogue
-from .domain.area_demand import AreaDemand
-from .domain.commands import FoldDemand, SubmitDemand
-from .domain.demand import OUTSIDE_ZONES
+from .domain.commands import SubmitDemand
 from .domain.errors import UnknownReference
-from .domain.events import AreaDemandChanged, DemandSubmitted
+from .domain.events import DemandSubmitted, Event, ZoneDeclared, ZoneLifted, ZoneRedrawn
 from .domain.items import Catalogue
-from .ports import EventPublisher, StateTable, ZoneLookup
+from .domain.zones import Zone
+from .ports import EventPublisher
 from .topics import Topics
 
 
@@ -28,39 +26,21 @@ def submit_demand(cmd: SubmitDemand, admin: AdminCatalogue, items: Catalogue, pu
     return event
 
 
-def fold_demand(cmd: FoldDemand, areas: StateTable, seen: StateTable, admin: AdminCatalogue, items: Catalogue,
-                zones: ZoneLookup) -> AreaDemandChanged | None:
-    """Add one demand event to its area's totals, at most once; None when it was already counted.
-
-    Raises UnknownReference for an unknown commune, zone or item: the caller dead-letters the event.
-    """
-    report = cmd.report
-    if not admin.has_commune(report.commune_code):
-        raise UnknownReference("commune_code", report.commune_code)
-    if admin.district_of(report.commune_code) != cmd.district_code:
-        raise UnknownReference("district_code", cmd.district_code)
-    zone_id = report.zone_id
-    if zone_id is not None and not zones.is_active(zone_id):
-        raise UnknownReference("zone_id", zone_id)
-    if zone_id is None and report.location is not None:
-        zone_id = zones.containing(report.location)
-    need = report.daily_need(items)
-    if cmd.event_id in seen:
-        return None
-    key = AreaDemand.key(zone_id or OUTSIDE_ZONES, report.commune_code)
-    stored = areas.get(key)
-    current = (AreaDemand.from_dict(stored) if stored is not None
-               else AreaDemand(zone_id or OUTSIDE_ZONES, report.commune_code, cmd.district_code))
-    if current.already_folded(cmd.offset):
-        seen[cmd.event_id] = cmd.offset
-        return None
-    updated = current.folded(report, need, cmd.offset)
-    areas[key] = updated.to_dict()
-    seen[cmd.event_id] = cmd.offset
-    return AreaDemandChanged(
-        event_id=f"area-demand:{cmd.partition}:{cmd.offset}:{key}", occurred_at=datetime.now(UTC),
-        district_code=cmd.district_code, zone_id=updated.zone_id, commune_code=updated.commune_code,
-        households=updated.households, people=updated.people, vulnerable=updated.vulnerable,
-        need_per_day=updated.need_per_day, reports=updated.reports, source_partition=cmd.partition,
-        source_offset=cmd.offset)
-
+def project_zone_event(event: Event, zones: ZoneRepository) -> bool:
+    """Record a zone change as a new version in PostGIS; True when it was new. Unknown zones raise."""
+    if isinstance(event, ZoneDeclared):
+        return zones.add(Zone(event.zone_id, event.name, event.district_code, event.boundary, event.risk_level,
+                              valid_from=event.occurred_at))
+    if not isinstance(event, ZoneRedrawn | ZoneLifted):
+        return False
+    current = zones.current(event.zone_id)
+    if current is None:
+        raise UnknownReference("zone_id", event.zone_id)
+    if current.version >= event.version:
+        return False
+    if isinstance(event, ZoneRedrawn):
+        new = current.redrawn(event.boundary, event.risk_level, event.occurred_at)
+    else:
+        new = current.lifted(event.occurred_at)
+    return zones.add(Zone(new.zone_id, new.name, new.district_code, new.boundary, new.risk_level,
+                          version=event.version, status=new.status, valid_from=event.occurred_at))

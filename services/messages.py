@@ -20,7 +20,9 @@ MAX_MESSAGE_BYTES = 1_000_000
 EVENT_TYPES: dict[str, type[events.Event]] = {
     cls.event_type: cls
     for cls in (events.DemandSubmitted, events.StockReported, events.ZoneDeclared, events.ZoneRedrawn,
-                events.ZoneLifted, events.DeliveryConfirmed, events.PriceReported, events.AreaDemandChanged)
+                events.ZoneLifted, events.DeliveryPlanned, events.DeliveryConfirmed, events.PriceReported,
+                events.ProduceOffered, events.AreaCoverage, events.ShortageAlert, events.PriceAlert,
+                events.PlanRequested)
 }
 
 

@@ -6,20 +6,11 @@ from collections.abc import MutableMapping
 from typing import Any, Protocol
 
 from .domain.events import Event
-from .domain.geo import Point
 
 
 class EventPublisher(Protocol):
     def publish(self, topic: str, key: str, event: Event) -> None:
         """Send an event with a key; raises if the broker does not acknowledge it."""
-
-
-class ZoneLookup(Protocol):
-    def is_active(self, zone_id: str) -> bool:
-        """Whether the zone exists and is not lifted."""
-
-    def containing(self, point: Point) -> str | None:
-        """The id of the active zone containing the point, if any."""
 
 
 # faust tables and plain dicts both satisfy this.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -14,26 +14,51 @@ class TopicSpec:
     retention_ms: int = -1  # -1 keeps the record of what happened forever
 
 
-def topic_specs(partitions: int, prefix: str = "greenlane") -> list[TopicSpec]:
-    """Every topic the system uses; event topics share one partition count so districts co-partition."""
-    return [
-        TopicSpec(f"{prefix}.demand", partitions, "district code", "demand submitted by communes and districts"),
-        TopicSpec(f"{prefix}.area-demand", partitions, "district code",
-                  "derived: live demand totals per zone and commune"),
-        TopicSpec(f"{prefix}.dead-letter", max(1, partitions // 2), "source topic",
-                  "messages that could not be processed, with the reason and the original bytes"),
-    ]
-
-
 @dataclass(frozen=True)
 class Topics:
-    """Topic names, resolved once from settings."""
+    """Topic names, resolved once from the prefix in the settings."""
 
     demand: str
-    area_demand: str
+    stock: str
+    zones: str
+    deliveries: str
+    prices: str
+    produce: str
+    zone_parts: str
+    coverage: str
+    shortage_alerts: str
+    price_alerts: str
+    plan_requests: str
     dead_letter: str
 
     @classmethod
     def with_prefix(cls, prefix: str = "greenlane") -> Topics:
-        return cls(demand=f"{prefix}.demand", area_demand=f"{prefix}.area-demand",
-                   dead_letter=f"{prefix}.dead-letter")
+        return cls(**{f.name: f"{prefix}.{f.name.replace('_', '-')}" for f in fields(cls)})
+
+    @property
+    def district_inputs(self) -> tuple[str, ...]:
+        """The event topics folded into the district ledger (co-partitioned by district code)."""
+        return (self.demand, self.stock, self.deliveries, self.prices)
+
+
+_SPECS = {
+    "demand": ("district code", "demand submitted by communes and districts (households, needs, relief bags)"),
+    "stock": ("district code", "sales-point stock reports (snapshots or deltas) and open/paused status"),
+    "zones": ("district code", "zones declared, redrawn and lifted (polygon, risk level, version)"),
+    "deliveries": ("district code", "deliveries planned, confirmed or failed"),
+    "prices": ("district code", "prices reported by market watchers"),
+    "produce": ("district code", "farm produce offered from inside zones"),
+    "zone_parts": ("zone id", "derived: each district's part of a zone's coverage"),
+    "coverage": ("area id", "derived: coverage per zone, commune and district"),
+    "shortage_alerts": ("zone id", "derived: shortage alerts opened and resolved"),
+    "price_alerts": ("district code", "derived: price alerts per area and item"),
+    "plan_requests": ("district code", "derived: requests to plan a district"),
+    "dead_letter": ("source topic", "refused messages with the reason and the original bytes"),
+}
+
+
+def topic_specs(partitions: int, prefix: str = "greenlane") -> list[TopicSpec]:
+    """Every topic the system uses; event topics share one partition count so districts co-partition."""
+    topics = Topics.with_prefix(prefix)
+    return [TopicSpec(getattr(topics, name), max(1, partitions // 2) if name == "dead_letter" else partitions,
+                      key, purpose) for name, (key, purpose) in _SPECS.items()]

@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, status
 
 from api.deps import ContainerDep
-from api.schemas import AreaDemandRead, DemandAccepted, DemandCreate
+from api.schemas import DemandAccepted, DemandCreate
 from services.domain.commands import SubmitDemand
 from services.domain.demand import DemandReport, ItemNeed
 from services.domain.geo import Point
@@ -34,13 +34,3 @@ def post_demand(body: DemandCreate, container: ContainerDep,
                            occurred_at=body.occurred_at or datetime.now(UTC), report=report)
     event = submit_demand(command, container.admin, container.items, container.publisher, container.topics)
     return DemandAccepted(event_id=event.event_id, district_code=event.district_code)
-
-
-@router.get("", response_model=list[AreaDemandRead])
-def get_demand(container: ContainerDep,
-               zone_id: Annotated[str | None, Query(max_length=64)] = None,
-               commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
-               district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None) -> list[AreaDemandRead]:
-    """Live demand per (zone, commune) area, from the PostGIS projection."""
-    rows = container.area_demand.query(zone_id=zone_id, commune_code=commune_code, district_code=district_code)
-    return [AreaDemandRead(**row) for row in rows]

@@ -69,11 +69,14 @@ class ZoneRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, zone: Zone) -> None:
-        """Store a new current version, closing the previous one."""
+    def add(self, zone: Zone) -> bool:
+        """Store a new current version, closing the previous one; a version already stored is left alone."""
         if zone.valid_from is None:
             raise DomainError("a stored zone version needs valid_from")
         with self.engine.begin() as conn:
+            latest = conn.execute(select(func.max(t.zones.c.version)).where(t.zones.c.zone_id == zone.zone_id)).scalar()
+            if latest is not None and latest >= zone.version:
+                return False
             conn.execute(update(t.zones)
                          .where(t.zones.c.zone_id == zone.zone_id, t.zones.c.is_current)
                          .values(is_current=False, valid_to=zone.valid_from))
@@ -81,6 +84,7 @@ class ZoneRepository:
                 zone_id=zone.zone_id, version=zone.version, name=zone.name, district_code=zone.district_code,
                 risk_level=int(zone.risk_level), status=zone.status.value, is_current=True,
                 valid_from=zone.valid_from, geom=multipolygon_to_db(zone.boundary)))
+        return True
 
     def current(self, zone_id: str) -> Zone | None:
         with self.engine.connect() as conn:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -103,18 +102,79 @@ vehicles = Table(
     Column("green_lane_permit", Boolean, nullable=False),
 )
 
-# Projection written by the streams sink; one row per (zone, commune) area.
-area_demand = Table(
-    "area_demand", metadata,
-    Column("zone_id", String(64), primary_key=True),
-    Column("commune_code", String(8), primary_key=True),
-    Column("district_code", String(8), nullable=False, index=True),
+TS = DateTime(timezone=True)
+
+# Projections written by the streams sinks.
+coverage = Table(
+    "coverage", metadata,
+    Column("level", String(10), primary_key=True),
+    Column("area_id", String(80), primary_key=True),
+    Column("district_code", String(8), nullable=False),
+    Column("zone_id", String(64), nullable=True),
     Column("households", Integer, nullable=False),
     Column("people", Integer, nullable=False),
     Column("vulnerable", JSONB, nullable=False),
-    Column("need_per_day", JSONB, nullable=False),
-    Column("reports", Integer, nullable=False),
-    Column("source_partition", Integer, nullable=False),
-    Column("source_offset", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("need", JSONB, nullable=False),
+    Column("stock", JSONB, nullable=False),
+    Column("on_way", JSONB, nullable=False),
+    Column("days_of_supply", JSONB, nullable=False),
+    Column("min_days_of_supply", Float, nullable=True),
+    Column("last_report_at", TS, nullable=True),
+    Column("max_event_at", TS, nullable=True),
+    Column("computed_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False, server_default=func.now()),
 )
+Index("ix_coverage_district", coverage.c.district_code, coverage.c.level)
+Index("ix_coverage_zone", coverage.c.zone_id)
+
+shortage_alerts = Table(
+    "shortage_alerts", metadata,
+    Column("alert_id", String(120), primary_key=True),
+    Column("zone_id", String(64), nullable=False),
+    Column("item_code", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("days_of_supply", Float, nullable=True),
+    Column("threshold_days", Float, nullable=False),
+    Column("district_codes", JSONB, nullable=False),
+    Column("opened_at", TS, nullable=False),
+    Column("resolved_at", TS, nullable=True),
+    Column("updated_at", TS, nullable=False, server_default=func.now()),
+)
+Index("ix_shortage_alerts_status", shortage_alerts.c.status, shortage_alerts.c.zone_id)
+
+price_alerts = Table(
+    "price_alerts", metadata,
+    Column("alert_id", String(120), primary_key=True),
+    Column("district_code", String(8), nullable=False),
+    Column("item_code", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("reference_price_vnd", Integer, nullable=False),
+    Column("max_price_vnd", Integer, nullable=False),
+    Column("median_price_vnd", Integer, nullable=False),
+    Column("reports", Integer, nullable=False),
+    Column("places", JSONB, nullable=False),
+    Column("last_event_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False, server_default=func.now()),
+)
+
+plan_requests = Table(
+    "plan_requests", metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("district_code", String(8), nullable=False, index=True),
+    Column("reasons", JSONB, nullable=False),
+    Column("requested_at", TS, nullable=False),
+)
+
+produce_offers = Table(
+    "produce_offers", metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("district_code", String(8), nullable=False),
+    Column("commune_code", String(8), nullable=False),
+    Column("product", String(120), nullable=False),
+    Column("quantity_kg", Float, nullable=False),
+    Column("available_until", TS, nullable=False),
+    Column("contact", String(200), nullable=False),
+    Column("offered_at", TS, nullable=False),
+    _geom("POINT", nullable=False),
+)
+Index("ix_produce_offers_geom", produce_offers.c.geom, postgresql_using="gist")

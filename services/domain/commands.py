@@ -20,17 +20,6 @@ class SubmitDemand:
 
 
 @dataclass(frozen=True)
-class FoldDemand:
-    """Fold one submitted demand event, read at a position of its partition, into the live totals."""
-
-    event_id: str
-    district_code: str
-    report: DemandReport
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True)
 class DeclareZone:
     zone_id: str
     name: str

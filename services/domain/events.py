@@ -8,8 +8,8 @@ from typing import ClassVar
 
 from .demand import DemandReport
 from .errors import InvalidValue
-from .geo import MultiPolygon
-from .places import SalesPointStatus
+from .geo import MultiPolygon, Point
+from .places import SalesPointKind, SalesPointStatus
 from .zones import RiskLevel
 
 
@@ -39,14 +39,23 @@ class DemandSubmitted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StockReported(Event):
-    """A sales point's stock: a full snapshot, or deltas when `is_delta`."""
+    """A sales point's stock: a full snapshot, or changes when `is_delta`; reports carry where the point is."""
 
     event_type: ClassVar[str] = "stock.reported"
     district_code: str
     point_id: str
+    commune_code: str
+    location: Point
+    kind: SalesPointKind = SalesPointKind.SUPERMARKET
     quantities: dict[str, float]
     is_delta: bool = False
     status: SalesPointStatus = SalesPointStatus.OPEN
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for code, quantity in self.quantities.items():
+            if quantity != quantity or abs(quantity) > 1e9 or (quantity < 0 and not self.is_delta):
+                raise InvalidValue(f"quantities.{code}", f"{quantity} is out of range")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +87,24 @@ class ZoneLifted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeliveryPlanned(Event):
+    """A planned drop: goods on the way to a sales point or a zone's checkpoint."""
+
+    event_type: ClassVar[str] = "delivery.planned"
+    district_code: str
+    plan_id: str
+    stop_id: str
+    commune_code: str
+    location: Point
+    quantities: dict[str, float]
+    point_id: str | None = None
+    zone_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeliveryConfirmed(Event):
+    """A driver confirms a drop (quantities dropped) or its failure (with a reason)."""
+
     event_type: ClassVar[str] = "delivery.confirmed"
     district_code: str
     plan_id: str
@@ -95,19 +121,87 @@ class PriceReported(Event):
     place: str
     price_vnd: int
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.price_vnd < 100_000_000:
+            raise InvalidValue("price_vnd", f"{self.price_vnd} is out of range")
+
 
 @dataclass(frozen=True, kw_only=True)
-class AreaDemandChanged(Event):
-    """Derived: the new totals of one (zone, commune) area after a demand event was folded in."""
+class ProduceOffered(Event):
+    """Farm produce inside a zone offered for sale outside it."""
 
-    event_type: ClassVar[str] = "area-demand.changed"
+    event_type: ClassVar[str] = "produce.offered"
     district_code: str
-    zone_id: str
     commune_code: str
+    location: Point
+    product: str
+    quantity_kg: float
+    available_until: datetime
+    contact: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.quantity_kg <= 1_000_000:
+            raise InvalidValue("quantity_kg", f"{self.quantity_kg} is out of range")
+        if not self.product:
+            raise InvalidValue("product", "must not be empty")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AreaCoverage(Event):
+    """Derived: the live picture of one area (a zone, a zone's part in a district, a commune or a district)."""
+
+    event_type: ClassVar[str] = "coverage.updated"
+    level: str  # zone | zone-part | commune | district
+    area_id: str
+    district_code: str
+    zone_id: str | None
     households: int
     people: int
     vulnerable: dict[str, int]
-    need_per_day: dict[str, float]
+    need: dict[str, float]
+    stock: dict[str, float]
+    on_way: dict[str, float]
+    days_of_supply: dict[str, float | None]
+    last_report_at: datetime | None
+    max_event_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShortageAlert(Event):
+    """Derived: days of supply of an item in a zone fell below its threshold (open) or recovered (resolved)."""
+
+    event_type: ClassVar[str] = "alert.shortage"
+    alert_id: str
+    zone_id: str
+    item_code: str
+    status: str  # open | resolved
+    days_of_supply: float | None
+    threshold_days: float
+    district_codes: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceAlert(Event):
+    """Derived: reports of an item's price in an area above the reference price by more than the margin."""
+
+    event_type: ClassVar[str] = "alert.price"
+    alert_id: str
+    district_code: str
+    item_code: str
+    status: str  # open | resolved
+    reference_price_vnd: int
+    max_price_vnd: int
+    median_price_vnd: int
     reports: int
-    source_partition: int
-    source_offset: int
+    places: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRequested(Event):
+    """Derived: a district's shortage risk appeared or changed; the optimizer should plan it."""
+
+    event_type: ClassVar[str] = "plan.requested"
+    district_code: str
+    reasons: list[str]

@@ -1,0 +1,183 @@
+"""The district ledger: what each partition of the district-keyed streams has accepted, folded exactly once.
+
+All entries of one source partition live in one table (keys carry a type prefix), so their changelog is one
+ordered stream: a crash can lose only the last writes, never earlier ones. Each fold writes its idempotency
+marker last, so a surviving marker means every write before it survived too.
+
+- demand entries are keyed by event id and never change: a replay or a duplicate finds the key and stops;
+- a sales point has one entry; snapshots replace its stock, deltas add to it; each entry remembers the last
+  offset applied per source topic (replays) and a marker per event id catches duplicates published twice;
+- a delivery has one entry that moves planned → delivered or failed, and a confirmed drop adds to the
+  sales point it was for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .demand import DemandReport
+from .events import DeliveryConfirmed, DeliveryPlanned, StockReported
+from .places import SalesPointStatus
+
+Table = MutableMapping[str, Any]
+
+DEMAND, POINT, DELIVERY, SEEN = "d:", "p:", "v:", "s:"
+
+
+@dataclass
+class DemandEntry:
+    partition: int
+    commune: str
+    district: str
+    at: str
+    households: int
+    people: int
+    vulnerable: dict[str, int]
+    need: dict[str, float]
+    zone_hint: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+
+
+@dataclass
+class PointEntry:
+    partition: int
+    point_id: str
+    commune: str
+    district: str
+    lon: float
+    lat: float
+    status: str
+    stock: dict[str, float]
+    at: str
+    offsets: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.status == SalesPointStatus.OPEN.value
+
+
+@dataclass
+class DeliveryEntry:
+    partition: int
+    plan_id: str
+    stop_id: str
+    commune: str
+    district: str
+    lon: float
+    lat: float
+    planned: dict[str, float]
+    status: str = "planned"  # planned | delivered | failed
+    delivered: dict[str, float] = field(default_factory=dict)
+    point_id: str | None = None
+    zone_hint: str | None = None
+    reason: str | None = None
+    at: str = ""
+
+    @property
+    def on_way(self) -> bool:
+        return self.status == "planned"
+
+
+Entry = DemandEntry | PointEntry | DeliveryEntry
+_KINDS: dict[str, type[DemandEntry] | type[PointEntry] | type[DeliveryEntry]] = {
+    DEMAND: DemandEntry, POINT: PointEntry, DELIVERY: DeliveryEntry}
+
+
+def entry_from(key: str, value: dict[str, Any]) -> Entry | None:
+    """The entry stored under a table key; None for markers."""
+    kind = _KINDS.get(key[:2])
+    return kind(**value) if kind else None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a fold did: entries before and after (None when absent), for the derived coverage book."""
+
+    before: Entry | None
+    after: Entry | None
+
+
+def fold_demand(table: Table, event_id: str, district: str, report: DemandReport, need: dict[str, float],
+                at: str, partition: int) -> list[Change]:
+    """Record a demand submission once; re-delivery and duplicates change nothing."""
+    key = DEMAND + event_id
+    if key in table:
+        return []
+    entry = DemandEntry(partition=partition, commune=report.commune_code, district=district, at=at,
+                        households=report.households, people=report.people,
+                        vulnerable={g.value: n for g, n in report.vulnerable.items() if n},
+                        need={k: round(v, 6) for k, v in need.items()}, zone_hint=report.zone_id,
+                        lon=report.location.lon if report.location else None,
+                        lat=report.location.lat if report.location else None)
+    table[key] = asdict(entry)
+    return [Change(None, entry)]
+
+
+def fold_stock(table: Table, event: StockReported, topic: str, offset: int, partition: int) -> list[Change]:
+    """Apply a snapshot or delta to a sales point, once per event."""
+    if SEEN + event.event_id in table:
+        return []
+    key = POINT + event.point_id
+    stored = table.get(key)
+    before = PointEntry(**stored) if stored is not None else None
+    if before is not None and before.offsets.get(topic, -1) >= offset:
+        table[SEEN + event.event_id] = offset  # applied before a crash; only the marker was lost
+        return []
+    stock = dict(before.stock) if before is not None and event.is_delta else {}
+    for code, quantity in event.quantities.items():
+        stock[code] = round(max(0.0, stock.get(code, 0.0) + quantity), 6)
+    offsets = {**(before.offsets if before else {}), topic: offset}
+    after = PointEntry(partition=partition, point_id=event.point_id, commune=event.commune_code,
+                       district=event.district_code, lon=event.location.lon, lat=event.location.lat,
+                       status=event.status.value, stock=stock, at=event.occurred_at.isoformat(), offsets=offsets)
+    table[key] = asdict(after)
+    table[SEEN + event.event_id] = offset
+    return [Change(before, after)]
+
+
+def fold_delivery_planned(table: Table, event: DeliveryPlanned, partition: int) -> list[Change]:
+    """Goods on the way; a stop planned again (a new plan version) replaces the quantities while still planned."""
+    key = DELIVERY + f"{event.plan_id}|{event.stop_id}"
+    stored = table.get(key)
+    before = DeliveryEntry(**stored) if stored is not None else None
+    if before is not None and (not before.on_way or before.planned == event.quantities):
+        return []
+    after = DeliveryEntry(partition=partition, plan_id=event.plan_id, stop_id=event.stop_id,
+                          commune=event.commune_code, district=event.district_code, lon=event.location.lon,
+                          lat=event.location.lat, planned=dict(event.quantities), point_id=event.point_id,
+                          zone_hint=event.zone_id, at=event.occurred_at.isoformat())
+    table[key] = asdict(after)
+    return [Change(before, after)]
+
+
+def fold_delivery_confirmed(table: Table, event: DeliveryConfirmed, topic: str, offset: int) -> list[Change]:
+    """A drop confirmed (stock moves from on-the-way to the sales point) or failed (nothing arrives)."""
+    key = DELIVERY + f"{event.plan_id}|{event.stop_id}"
+    stored = table.get(key)
+    if stored is None:
+        raise KeyError(f"{event.plan_id}/{event.stop_id}")
+    before = DeliveryEntry(**stored)
+    if not before.on_way:
+        return []
+    changes: list[Change] = []
+    delivered = {} if event.failed_reason else {k: v for k, v in event.quantities.items() if v > 0}
+    if delivered and before.point_id and POINT + before.point_id in table:
+        # The sales point first: if the delivery's new state survives a crash, so does this.
+        point_before = PointEntry(**table[POINT + before.point_id])
+        if point_before.offsets.get(topic, -1) < offset:
+            stock = dict(point_before.stock)
+            for code, quantity in delivered.items():
+                stock[code] = round(stock.get(code, 0.0) + quantity, 6)
+            point_after = PointEntry(**{**asdict(point_before), "stock": stock,
+                                        "offsets": {**point_before.offsets, topic: offset}})
+            table[POINT + before.point_id] = asdict(point_after)
+            changes.append(Change(point_before, point_after))
+    after = DeliveryEntry(**{**asdict(before), "status": "failed" if event.failed_reason else "delivered",
+                             "delivered": delivered, "reason": event.failed_reason,
+                             "at": event.occurred_at.isoformat()})
+    table[key] = asdict(after)
+    changes.append(Change(before, after))
+    return changes

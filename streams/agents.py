@@ -1,0 +1,224 @@
+"""faust agents: decode, hand over to the services, publish what they return. No business rules here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from sqlalchemy.exc import DBAPIError
+
+from services.dead_letter import dead_letter_record
+from services.district import Outgoing
+from services.domain.errors import DomainError, InvalidValue, UnknownReference
+from services.domain.events import (
+    AreaCoverage,
+    DeliveryConfirmed,
+    DeliveryPlanned,
+    DemandSubmitted,
+    Event,
+    PlanRequested,
+    PriceAlert,
+    PriceReported,
+    ProduceOffered,
+    ShortageAlert,
+    StockReported,
+    ZoneDeclared,
+    ZoneLifted,
+    ZoneRedrawn,
+)
+from services.handlers import project_zone_event
+from services.messages import MessageError, decode, encode
+from services.zone_coverage import fold_zone_part
+from streams.app import app, container, ledger, raw_topic, settings, topics, zone_state
+from streams.zone_feed import ZoneFeed
+
+log = logging.getLogger("greenlane.streams")
+processor = container.district_processor
+projections = container.projections
+
+ACCEPTS: dict[str, tuple[type[Event], ...]] = {
+    topics.demand: (DemandSubmitted,),
+    topics.stock: (StockReported,),
+    topics.deliveries: (DeliveryPlanned, DeliveryConfirmed),
+    topics.prices: (PriceReported,),
+    topics.zones: (ZoneDeclared, ZoneRedrawn, ZoneLifted),
+    topics.produce: (ProduceOffered,),
+}
+_out_topics: dict[str, faust.TopicT] = {}
+
+
+def _owned_partitions() -> set[int]:
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic in topics.district_inputs}
+
+
+def _rebuild() -> None:
+    owned = _owned_partitions()
+    processor.rebuild(ledger.items(), owned)
+    log.info("coverage rebuilt for partitions %s: %d areas", sorted(owned), len(processor.book.areas))
+
+
+zone_feed = ZoneFeed(settings.kafka_bootstrap, topics.zones, processor.zones, _rebuild)
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def follow_zones() -> None:
+    await zone_feed.run()
+
+
+@ledger.on_recover
+async def ledger_recovered() -> None:
+    """After every rebalance: the book is rebuilt from the ledger of the partitions this worker now owns."""
+    await zone_feed.ready.wait()
+    _rebuild()
+
+
+async def publish(items: list[Outgoing]) -> None:
+    for item in items:
+        await publish_raw(item.topic, item.key.encode(), encode(item.event, "streams"))
+
+
+async def dead_letter(message: Any, field: str, reason: str) -> None:
+    log.warning("dead-letter %s@%s/%s: %s: %s", message.topic, message.partition, message.offset, field, reason)
+    await publish_raw(topics.dead_letter, message.topic.encode(), dead_letter_record(
+        reason=reason, field=field, source_topic=message.topic, partition=message.partition,
+        offset=message.offset, key=message.key, value=message.value))
+
+
+async def publish_raw(topic_name: str, key: bytes, value: bytes) -> None:
+    topic = _out_topics.get(topic_name)
+    if topic is None:
+        topic = _out_topics[topic_name] = raw_topic(topic_name)
+    await topic.send(key=key, value=value)
+
+
+def _decode_for(message: Any) -> Event:
+    event = decode(message.value)
+    if not isinstance(event, ACCEPTS.get(message.topic, ())):
+        raise MessageError("event_type", f"{event.event_type} does not belong on {message.topic}")
+    return event
+
+
+async def _check(event: Event) -> None:
+    try:
+        processor.check_references(event)
+    except UnknownReference as exc:
+        # A zone declared a moment ago may not have reached this worker's index yet: wait for it once.
+        if exc.field != "zone_id" or not await zone_feed.caught_up():
+            raise
+        processor.check_references(event)
+
+
+@app.agent(raw_topic(*topics.district_inputs))
+async def fold_district_events(stream: faust.StreamT[bytes]) -> None:
+    """Demand, stock, deliveries and prices → the district ledger and the live coverage book."""
+    await zone_feed.ready.wait()
+    async for event in stream.events():
+        message = event.message
+        try:
+            decoded = _decode_for(message)
+            await _check(decoded)
+            out = processor.fold(ledger, decoded, message.topic, message.partition, message.offset)
+        except MessageError as exc:
+            await dead_letter(message, exc.field, exc.reason)
+            continue
+        except (UnknownReference, InvalidValue) as exc:
+            await dead_letter(message, exc.field, str(exc))
+            continue
+        except DomainError as exc:
+            await dead_letter(message, "payload", str(exc))
+            continue
+        await publish(out)
+
+
+@app.timer(interval=settings.coverage_flush_ms / 1000)  # type: ignore[untyped-decorator]
+async def flush_coverage() -> None:
+    """Publish the areas that changed: zone parts to the zone stage, communes and districts to the sink."""
+    if zone_feed.ready.is_set():
+        await publish(processor.flush())
+
+
+@app.agent(raw_topic(topics.zone_parts))
+async def fold_zone_parts(stream: faust.StreamT[bytes]) -> None:
+    """Each district's part of a zone → the zone's coverage and its shortage alerts."""
+    async for event in stream.events():
+        try:
+            part = decode(event.message.value)
+        except MessageError as exc:
+            await dead_letter(event.message, exc.field, exc.reason)
+            continue
+        if not isinstance(part, AreaCoverage) or part.zone_id is None:
+            continue
+        update = fold_zone_part(zone_state.get(part.zone_id), part, container.shortage, container.items,
+                                datetime.now(UTC))
+        zone_state[part.zone_id] = update.state
+        await publish([Outgoing(topics.coverage, part.zone_id, update.coverage),
+                       *(Outgoing(topics.shortage_alerts, part.zone_id, alert) for alert in update.alerts)])
+
+
+async def _until_stored(write: Callable[[list[Any]], object], rows: list[Any]) -> None:
+    """Retry while PostGIS is unreachable: the batch stays unacknowledged, so nothing is lost."""
+    delay = 0.5
+    while True:
+        try:
+            await asyncio.to_thread(write, rows)
+            return
+        except DBAPIError as exc:
+            log.warning("projection write failed, retrying in %.1fs: %s", delay, exc.orig)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None]) -> None:
+    async def project(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(500, within=0.05):  # type: ignore[attr-defined]
+            rows = []
+            for event in batch:
+                try:
+                    decoded = decode(event.message.value)
+                except MessageError as exc:
+                    await dead_letter(event.message, exc.field, exc.reason)
+                    continue
+                if isinstance(decoded, kind):
+                    rows.append(decoded)
+            await _until_stored(write, rows)
+
+    app.agent(raw_topic(topic_name), name=f"greenlane.sink.{topic_name}")(project)
+
+
+_sink(topics.coverage, AreaCoverage, projections.coverage)
+_sink(topics.shortage_alerts, ShortageAlert, projections.shortage_alerts)
+_sink(topics.price_alerts, PriceAlert, projections.price_alerts)
+_sink(topics.plan_requests, PlanRequested, projections.plan_requests)
+
+
+@app.agent(raw_topic(topics.zones))
+async def project_zones(stream: faust.StreamT[bytes]) -> None:
+    """Zone changes → zone versions in PostGIS (the record; the in-memory indexes follow the topic)."""
+    async for event in stream.events():
+        try:
+            change = _decode_for(event.message)
+            await _until_stored(lambda changes: project_zone_event(changes[0], container.zones), [change])
+        except MessageError as exc:
+            await dead_letter(event.message, exc.field, exc.reason)
+        except DomainError as exc:
+            await dead_letter(event.message, getattr(exc, "field", "payload"), str(exc))
+
+
+@app.agent(raw_topic(topics.produce))
+async def project_produce(stream: faust.StreamT[bytes]) -> None:
+    """Produce offered from inside zones → PostGIS, for buyers, depots and the planner."""
+    async for event in stream.events():
+        try:
+            offer = _decode_for(event.message)
+            await _check(offer)
+        except MessageError as exc:
+            await dead_letter(event.message, exc.field, exc.reason)
+            continue
+        except (UnknownReference, InvalidValue) as exc:
+            await dead_letter(event.message, exc.field, str(exc))
+            continue
+        await _until_stored(projections.produce_offers, [offer])

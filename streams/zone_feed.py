@@ -1,0 +1,74 @@
+"""Every worker reads the whole zone-change stream (no consumer group) to keep its own zone index current."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.adapters.zone_index import ZoneIndex
+from services.messages import MessageError, decode
+
+log = logging.getLogger("greenlane.zones")
+
+
+class ZoneFeed:
+    def __init__(self, bootstrap: str, topic: str, index: ZoneIndex, on_change: Callable[[], None]) -> None:
+        self.bootstrap, self.topic, self.index, self.on_change = bootstrap, topic, index, on_change
+        self.ready = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+
+    async def run(self) -> None:
+        """Read from the beginning, then follow; `ready` is set once the backlog present at start is applied."""
+        consumer = self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                                     enable_auto_commit=False, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            partitions = None
+            while not partitions:
+                partitions = consumer.partitions_for_topic(self.topic)
+                if not partitions:
+                    await consumer.topics()  # refresh metadata until the topic is known
+                    await asyncio.sleep(0.2)
+            self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            consumer.assign(self._partitions)
+            await consumer.seek_to_beginning(*self._partitions)
+            backlog = await consumer.end_offsets(self._partitions)
+            while True:
+                batches = await consumer.getmany(timeout_ms=200)
+                changed = False
+                for messages in batches.values():
+                    for message in messages:
+                        try:
+                            changed |= self.index.apply(decode(message.value))
+                        except MessageError as exc:
+                            log.error("unreadable zone event at %s/%s: %s", message.partition, message.offset, exc)
+                if changed:
+                    self.on_change()
+                if not self.ready.is_set() and await self._reached(backlog):
+                    log.info("zone index ready: %d zones", len(self.index.zones))
+                    self.ready.set()
+        finally:
+            await consumer.stop()
+
+    async def _reached(self, ends: dict[TopicPartition, int]) -> bool:
+        assert self._consumer is not None
+        for tp, end in ends.items():
+            if await self._consumer.position(tp) < end:
+                return False
+        return True
+
+    async def caught_up(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every zone change published so far has been applied (used before refusing a zone id)."""
+        if self._consumer is None or not self._partitions:
+            return False
+        ends = await self._consumer.end_offsets(self._partitions)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not await self._reached(ends):
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
