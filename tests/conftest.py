@@ -66,7 +66,8 @@ def container(settings):  # type: ignore[no-untyped-def]
     ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix))
     built = bootstrap(settings, producer_name="tests")
     with built.engine.begin() as conn:  # each run starts from empty state and fresh topics
-        conn.execute(text("TRUNCATE area_demand, zones, sales_points, checkpoints, vehicles, depots"))
+        conn.execute(text("TRUNCATE coverage, shortage_alerts, price_alerts, plan_requests, produce_offers, zones, "
+                          "sales_points, checkpoints, vehicles, depots"))
     built.admin_units.upsert(read_units(settings.geodata_dir, ("79",)))
     yield built
     if "publisher" in built.__dict__:

@@ -99,9 +99,11 @@ def messages(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         consumer.assign(partitions)
-        expected = sum(consumer.end_offsets(partitions).values())
+        expected = sum(consumer.end_offsets(partitions).values())  # fresh topics: they begin at offset 0
+        found: list[tuple[bytes | None, bytes]] = []
+        if expected == 0:
+            return found
         consumer.seek_to_beginning()
-        found = []
         for message in consumer:
             found.append((message.key, message.value))
             if len(found) == expected:
