@@ -61,7 +61,7 @@ def _rebuild() -> None:
     log.info("coverage rebuilt for partitions %s: %d areas", sorted(owned), len(processor.book.areas))
 
 
-zone_feed = ZoneFeed(settings.kafka_bootstrap, topics.zones, processor.zones, _rebuild)
+zone_feed = ZoneFeed(settings.kafka_bootstrap, topics.zones, settings.topic_partitions, processor.zones, _rebuild)
 
 
 @app.task  # type: ignore[untyped-decorator]
@@ -71,9 +71,13 @@ async def follow_zones() -> None:
 
 @ledger.on_recover
 async def ledger_recovered() -> None:
-    """After every rebalance: the book is rebuilt from the ledger of the partitions this worker now owns."""
-    await zone_feed.ready.wait()
-    _rebuild()
+    """After every rebalance: the book is rebuilt from the ledger of the partitions this worker now owns.
+
+    Before the zone index is loaded there is nothing to rebuild against; the feed rebuilds once it is ready
+    (tasks start only after recovery, so waiting here would never end).
+    """
+    if zone_feed.ready.is_set():
+        _rebuild()
 
 
 async def publish(items: list[Outgoing]) -> None:

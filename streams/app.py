@@ -5,7 +5,9 @@ from __future__ import annotations
 import faust
 
 from infra.settings import get_settings
+from services.adapters.kafka import ensure_topics
 from services.bootstrap import bootstrap
+from services.topics import topic_specs
 
 settings = get_settings()
 container = bootstrap(settings, producer_name="streams")
@@ -42,5 +44,7 @@ from streams import agents  # noqa: E402,F401  (explicit registration of the age
 
 
 def main() -> None:
-    """Run a worker: `greenlane streams` or `faust -A streams.app worker`."""
+    """Run a worker: `greenlane streams` or `faust -A streams.app worker`; creates missing topics first."""
+    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix),
+                  settings.topic_replication)
     app.main()

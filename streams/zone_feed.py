@@ -15,11 +15,12 @@ log = logging.getLogger("greenlane.zones")
 
 
 class ZoneFeed:
-    def __init__(self, bootstrap: str, topic: str, index: ZoneIndex, on_change: Callable[[], None]) -> None:
+    def __init__(self, bootstrap: str, topic: str, partitions: int, index: ZoneIndex,
+                 on_change: Callable[[], None]) -> None:
         self.bootstrap, self.topic, self.index, self.on_change = bootstrap, topic, index, on_change
+        self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
         self.ready = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
-        self._partitions: list[TopicPartition] = []
 
     async def run(self) -> None:
         """Read from the beginning, then follow; `ready` is set once the backlog present at start is applied."""
@@ -27,13 +28,6 @@ class ZoneFeed:
                                                      enable_auto_commit=False, auto_offset_reset="earliest")
         await consumer.start()
         try:
-            partitions = None
-            while not partitions:
-                partitions = consumer.partitions_for_topic(self.topic)
-                if not partitions:
-                    await consumer.topics()  # refresh metadata until the topic is known
-                    await asyncio.sleep(0.2)
-            self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
             consumer.assign(self._partitions)
             await consumer.seek_to_beginning(*self._partitions)
             backlog = await consumer.end_offsets(self._partitions)
@@ -46,11 +40,13 @@ class ZoneFeed:
                             changed |= self.index.apply(decode(message.value))
                         except MessageError as exc:
                             log.error("unreadable zone event at %s/%s: %s", message.partition, message.offset, exc)
-                if changed:
+                if not self.ready.is_set():
+                    if await self._reached(backlog):
+                        log.info("zone index ready: %d zones", len(self.index.zones))
+                        self.ready.set()
+                        self.on_change()
+                elif changed:
                     self.on_change()
-                if not self.ready.is_set() and await self._reached(backlog):
-                    log.info("zone index ready: %d zones", len(self.index.zones))
-                    self.ready.set()
         finally:
             await consumer.stop()
 
@@ -63,7 +59,7 @@ class ZoneFeed:
 
     async def caught_up(self, timeout_s: float = 5.0) -> bool:
         """Wait until every zone change published so far has been applied (used before refusing a zone id)."""
-        if self._consumer is None or not self._partitions:
+        if self._consumer is None:
             return False
         ends = await self._consumer.end_offsets(self._partitions)
         deadline = asyncio.get_running_loop().time() + timeout_s

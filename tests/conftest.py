@@ -70,6 +70,10 @@ def container(settings):  # type: ignore[no-untyped-def]
                           "sales_points, checkpoints, vehicles, depots"))
     built.admin_units.upsert(read_units(settings.geodata_dir, ("79",)))
     yield built
+    from services.adapters.kafka import delete_topics, list_topics
+
+    mine = (settings.topic_prefix + ".", settings.streams_app_id + "-")
+    delete_topics(settings.kafka_bootstrap, [t for t in list_topics(settings.kafka_bootstrap) if t.startswith(mine)])
     if "publisher" in built.__dict__:
         built.publisher.close()
     built.engine.dispose()
