@@ -20,7 +20,7 @@ from services.domain.geo import MultiPolygon, Point
 from services.domain.places import SalesPointStatus
 from services.domain.zones import RiskLevel
 
-T0 = datetime(2021, 7, 9, 8, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(microsecond=0)  # "now", so freshness rules see recent reports
 _ids = itertools.count()
 BEN_NGHE, TAN_DINH, Q1 = "26740", "26734", "760"
 
