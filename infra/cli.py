@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from infra import dlq
 from infra.settings import get_settings
 
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     streams = sub.add_parser("streams", help="run a faust streams worker")
     streams.add_argument("faust_args", nargs=argparse.REMAINDER, help="arguments for faust (default: worker)")
     streams.set_defaults(run=_streams)
+    dlq.register(sub)
     demo = sub.add_parser("demo", help="push generated demand through the system and show the result")
     demo.add_argument("--households", type=int, default=6000)
     demo.set_defaults(run=_demo)

@@ -8,6 +8,9 @@ from infra.settings import get_settings
 from services.adapters.kafka import ensure_topics
 from services.bootstrap import bootstrap
 from services.topics import topic_specs
+from streams import faust_fixes
+
+faust_fixes.apply()
 
 settings = get_settings()
 container = bootstrap(settings, producer_name="streams")

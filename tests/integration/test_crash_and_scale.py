@@ -1,0 +1,87 @@
+"""At-least-once on the real broker: a worker killed mid-stream loses and double-counts nothing; two workers
+split the partitions and still agree with an independent tally of what was sent."""
+
+import re
+import threading
+import time
+import uuid
+
+import pytest
+
+from infra.processes import streams_worker
+from services.adapters.kafka import delete_topics, ensure_topics, list_topics
+from services.bootstrap import bootstrap
+from services.topics import topic_specs
+from tests.conftest import free_port, wait_until
+from tests.integration.traffic import Traffic, district_totals, matches
+
+
+@pytest.fixture
+def isolated(settings, container, tmp_path):
+    """Settings with topics and an app id of their own, and the coverage projection emptied."""
+    run = uuid.uuid4().hex[:8]
+    own = settings.model_copy(update={"topic_prefix": f"test-{run}", "streams_app_id": f"greenlane-test-{run}",
+                                      "streams_web_port": free_port(), "streams_data_dir": tmp_path / "w1"})
+    ensure_topics(own.kafka_bootstrap, topic_specs(own.topic_partitions, own.topic_prefix))
+    with container.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("TRUNCATE coverage"))
+    built = bootstrap(own, producer_name="tests")
+    yield own, built
+    built.publisher.close()
+    built.engine.dispose()
+    delete_topics(own.kafka_bootstrap, [t for t in list_topics(own.kafka_bootstrap)
+                                        if t.startswith((own.topic_prefix + ".", own.streams_app_id + "-"))])
+
+
+def test_a_worker_killed_mid_stream_loses_nothing_and_counts_nothing_twice(isolated, tmp_path):
+    own, built = isolated
+    traffic = Traffic(built.topics, seed=11)
+    worker = streams_worker(own, tmp_path / "first.log")
+    stop = threading.Event()
+
+    def produce() -> None:
+        for _ in range(30):
+            if stop.is_set():
+                return
+            Traffic.send(built.publisher, traffic.batch(200))
+            time.sleep(0.1)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    wait_until(lambda: sum(district_totals(built.projections)[0].values()) > 0, timeout_s=60)
+    time.sleep(1.0)
+    worker.kill()  # SIGKILL while events flow: no shutdown, no final commit
+    producer.join()
+    restarted = streams_worker(own.model_copy(update={"streams_data_dir": tmp_path / "w2"}), tmp_path / "second.log")
+    try:
+        assert traffic.tally.duplicates > 0
+        wait_until(lambda: matches(traffic.tally, built.projections), timeout_s=180, interval_s=0.5)
+        households, _ = district_totals(built.projections)
+        assert sum(households.values()) == sum(traffic.tally.households.values())
+    finally:
+        restarted.stop()
+
+
+def test_two_workers_split_the_partitions_and_agree_with_the_tally(isolated, tmp_path):
+    own, built = isolated
+    traffic = Traffic(built.topics, seed=23)
+    first = streams_worker(own, tmp_path / "a.log")
+    second = streams_worker(own.model_copy(update={"streams_web_port": free_port(),
+                                                   "streams_data_dir": tmp_path / "w2"}), tmp_path / "b.log")
+    try:
+        for _ in range(10):
+            Traffic.send(built.publisher, traffic.batch(300))
+        wait_until(lambda: matches(traffic.tally, built.projections), timeout_s=180, interval_s=0.5)
+        owned = [_last_partitions(w.log_path.read_text()) for w in (first, second)]
+        assert all(owned), owned
+        assert not owned[0] & owned[1] and owned[0] | owned[1] == set(range(own.topic_partitions))
+    finally:
+        second.stop()
+        first.stop()
+
+
+def _last_partitions(log: str) -> set[int]:
+    found = re.findall(r"coverage rebuilt for partitions \[([0-9, ]*)\]", log)
+    return {int(p) for p in found[-1].split(",") if p.strip()} if found else set()
