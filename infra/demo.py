@@ -24,9 +24,10 @@ from services.adapters.geodata import read_units
 from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.bootstrap import bootstrap
 from services.domain.admin import AdminLevel, AdminUnit
+from services.domain.events import StockReported, ZoneDeclared, ZoneRedrawn
 from services.domain.geo import MultiPolygon, Point
-from services.domain.places import Checkpoint
-from services.domain.zones import RiskLevel, Zone
+from services.domain.places import Checkpoint, SalesPointKind
+from services.domain.zones import RiskLevel
 from services.topics import topic_specs
 
 # Two zones drawn by risk, not along borders: one red zone straddling Quận 1 and Quận 3, one orange in Quận 8.
@@ -64,7 +65,6 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
         submissions = _generate(random.Random(seed), communes, districts, households)
         sent_at = time.monotonic()
         statuses = _post_all(base, submissions)
-        accepted = statuses[202]
         print(f"-- posted {len(submissions)} demand submissions ({sum(s['households'] for s in submissions)} "
               f"households) in {time.monotonic() - sent_at:.1f}s: {dict(statuses)}")
         retry = httpx.post(f"{base}/demand", json=submissions[0]["body"],
@@ -78,9 +78,15 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
                                                                  "people": 9, "zone_id": "z-does-not-exist"})
         print(f"-- a submission naming an unknown zone: HTTP {unknown.status_code}, then dead-lettered by the "
               "stream")
-        rows = _wait_for_totals(base, accepted, timeout_s=120)  # the unknown-zone report never lands
-        print(f"-- all {accepted} accepted submissions visible in PostGIS after {time.monotonic() - sent_at:.1f}s")
+        points = _report_stock(container, random.Random(seed + 1), communes,
+                               {code: shape(d.boundary.to_geojson()) for code, d in districts.items() if d.boundary})
+        print(f"-- {points} sales points reported their stock on {container.topics.stock}")
+        expected = sum(s["households"] for s in submissions)
+        rows = _wait_for_coverage(base, expected, timeout_s=120)  # the unknown-zone report never lands
+        print(f"-- the coverage picture holds all {expected} households after {time.monotonic() - sent_at:.1f}s")
         _print_totals(rows, districts, submissions)
+        _print_zones(base)
+        _redraw(container, base)
         dead = _dead_letters(demo, container.topics.dead_letter, expected=1)
         for record in dead:
             print(f"-- dead letter: field={record['field']} reason={record['reason']!r} "
@@ -103,17 +109,45 @@ def _reset(settings: Settings) -> None:
     ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix))
     container = bootstrap(settings)
     with container.engine.begin() as conn:
-        conn.execute(text("TRUNCATE area_demand, zones, checkpoints"))
+        conn.execute(text("TRUNCATE coverage, shortage_alerts, price_alerts, plan_requests, produce_offers, zones, "
+                          "checkpoints"))
     container.engine.dispose()
 
 
 def _declare_zones(container: Any) -> None:
+    """Zones are declared as events on Kafka; the streams worker records them in PostGIS and its index."""
     for zone_id, name, district, risk, ring in ZONES:
         boundary = MultiPolygon.from_geojson({"type": "Polygon", "coordinates": [[list(p) for p in ring]]})
-        container.zones.add(Zone(zone_id, name, district, boundary, risk, valid_from=datetime.now(UTC)))
-        print(f"-- zone {zone_id}: {name} (risk {int(risk)}, {risk.colour})")
+        container.publisher.publish(container.topics.zones, district, ZoneDeclared(
+            event_id=f"declare-{zone_id}", occurred_at=datetime.now(UTC), district_code=district, zone_id=zone_id,
+            name=name, boundary=boundary, risk_level=risk))
+        print(f"-- zone {zone_id}: {name} (risk {int(risk)}, {risk.colour}) declared on {container.topics.zones}")
     container.places.add_checkpoints([Checkpoint("cp-ben-thanh-1", "z-ben-thanh", "Chốt Lê Lợi",
                                                  Point(106.6985, 10.7720), handover_minutes=20)])
+
+
+def _report_stock(container: Any, rng: random.Random, communes: list[AdminUnit],
+                  shapes: dict[str, Any]) -> int:
+    """Two sales points per ward report a snapshot: about four days of rice for the ward's reported people,
+    less inside the red zone, where supply lines are cut."""
+    events = []
+    red = shape({"type": "Polygon", "coordinates": [[list(p) for p in ZONES[0][4]]]})
+    for commune in communes:
+        if commune.parent_code not in shapes:
+            continue
+        for n in range(2):
+            in_red = commune.parent_code == "760" and n == 0
+            spot = _point_in(rng, red if in_red else shapes[commune.parent_code])
+            days = 0.5 if in_red else rng.uniform(2.0, 6.0)
+            quantities = {"rice": round(days * 30 * rng.uniform(0.8, 1.2), 1), "water": round(days * 150, 1),
+                          "noodles": round(days * 70, 1), "eggs": round(days * 60, 1)}
+            events.append((commune.parent_code, StockReported(
+                event_id=f"stock-{commune.code}-{n}", occurred_at=datetime.now(UTC), district_code=commune.parent_code,
+                point_id=f"sp-{commune.code}-{n}", commune_code=commune.code,
+                location=Point(spot["lon"], spot["lat"]), kind=SalesPointKind.MARKET_STALL if n else
+                SalesPointKind.SUPERMARKET, quantities=quantities)))
+    container.publisher.publish_many(container.topics.stock, events)
+    return len(events)
 
 
 def _generate(rng: random.Random, communes: list[AdminUnit], districts: dict[str, AdminUnit],
@@ -163,14 +197,63 @@ def _post_all(base: str, submissions: list[dict[str, Any]]) -> Counter[int]:
         return Counter(pool.map(post, submissions))
 
 
-def _wait_for_totals(base: str, expected_reports: int, timeout_s: float) -> list[dict[str, Any]]:
+def _wait_for_coverage(base: str, households: int, timeout_s: float) -> list[dict[str, Any]]:
+    """District rows once they add up to every household sent (and stock has arrived)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        rows: list[dict[str, Any]] = httpx.get(f"{base}/demand", timeout=30).json()
-        reports = sum(r["reports"] for r in rows)
-        if reports >= expected_reports or time.monotonic() > deadline:
+        rows: list[dict[str, Any]] = httpx.get(f"{base}/coverage", params={"level": "district"}, timeout=30).json()
+        if (sum(r["households"] for r in rows) >= households and all(r["stock"] for r in rows)) \
+                or time.monotonic() > deadline:
             return rows
         time.sleep(0.5)
+
+
+def _print_zones(base: str) -> None:
+    time.sleep(1.0)  # let the zone stage and the alert sink settle
+    print("zones (households placed by point-in-polygon against the worker's zone index):")
+    for zone_id, name, *_ in ZONES:
+        rows = httpx.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()
+        if rows:
+            r = rows[0]
+            print(f"  {zone_id:16} {name:42} households={r['households']:5} rice days of supply="
+                  f"{_days(r['days_of_supply'].get('rice'))}")
+    alerts = httpx.get(f"{base}/alerts/shortages", timeout=10).json()
+    print(f"open shortage alerts: {len(alerts)}")
+    for a in alerts[:8]:
+        print(f"  {a['zone_id']:16} {a['item_code']:12} {_days(a['current_days_of_supply'])} days now, "
+              f"{_days(a['days_of_supply'])} when opened (threshold {a['threshold_days']})")
+
+
+def _redraw(container: Any, base: str) -> None:
+    """Narrow the red zone to its northern half: its households move out, the district keeps every one."""
+    zone_id, _, district, _, ring = ZONES[0]
+    lats = [p[1] for p in ring]
+    middle = (min(lats) + max(lats)) / 2
+    lons = [p[0] for p in ring]
+    north = [[min(lons), middle], [max(lons), middle], [max(lons), max(lats)], [min(lons), max(lats)],
+             [min(lons), middle]]
+    before = httpx.get(f"{base}/coverage", params={"level": "district", "area_id": district}, timeout=10).json()[0]
+    inside = httpx.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()[0]
+    container.publisher.publish(container.topics.zones, district, ZoneRedrawn(
+        event_id=f"redraw-{zone_id}-2", occurred_at=datetime.now(UTC), district_code=district, zone_id=zone_id,
+        version=2, boundary=MultiPolygon.from_geojson({"type": "Polygon", "coordinates": [north]}),
+        risk_level=RiskLevel.VERY_HIGH))
+    deadline = time.monotonic() + 30
+    zone: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        rows = httpx.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()
+        zone = rows[0] if rows else {}
+        if zone and zone["households"] != inside["households"]:
+            break
+    after = httpx.get(f"{base}/coverage", params={"level": "district", "area_id": district}, timeout=10).json()[0]
+    print(f"-- zone {zone_id} narrowed (version 2): {inside['households']} → {zone.get('households')} households "
+          f"inside;"
+          f" Quận 1 still counts {after['households']} households (before: {before['households']})")
+
+
+def _days(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 def _print_totals(rows: list[dict[str, Any]], districts: dict[str, AdminUnit],
@@ -178,25 +261,14 @@ def _print_totals(rows: list[dict[str, Any]], districts: dict[str, AdminUnit],
     sent: dict[str, int] = defaultdict(int)
     for s in submissions:
         sent[s["district"]] += s["households"]
-    by_district: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for r in rows:
-        d = by_district[r["district_code"]]
-        d["households"] += r["households"]
-        d["people"] += r["people"]
-        d["rice"] += r["need_per_day"].get("rice", 0.0)
-        d["f0"] += r["vulnerable"].get("f0", 0)
-    print(f"\n{'district':24} {'households':>10} {'(sent)':>7} {'people':>8} {'F0 hh':>6} {'rice kg/day':>12}")
-    for code in sorted(by_district, key=lambda c: districts[c].name):
-        d = by_district[code]
-        print(f"{districts[code].name:24} {int(d['households']):>10} {sent[code]:>7} {int(d['people']):>8} "
-              f"{int(d['f0']):>6} {d['rice']:>12.1f}")
-    total_hh = sum(int(d["households"]) for d in by_district.values())
+    print(f"\n{'district':24} {'households':>10} {'(sent)':>7} {'people':>8} {'F0 hh':>6} {'rice kg/day':>12} "
+          f"{'rice stock':>10} {'days':>5}")
+    for r in sorted(rows, key=lambda r: districts[r["area_id"]].name):
+        print(f"{districts[r['area_id']].name:24} {r['households']:>10} {sent[r['area_id']]:>7} {r['people']:>8} "
+              f"{r['vulnerable'].get('f0', 0):>6} {r['need'].get('rice', 0.0):>12.1f} "
+              f"{r['stock'].get('rice', 0.0):>10.1f} {_days(r['days_of_supply'].get('rice')):>5}")
+    total_hh = sum(r["households"] for r in rows)
     print(f"{'total':24} {total_hh:>10} {sum(sent.values()):>7}")
-    print("\nzones (demand placed by point-in-polygon in PostGIS):")
-    for zone_id, name, *_ in ZONES:
-        zone_rows = [r for r in rows if r["zone_id"] == zone_id]
-        print(f"  {zone_id:16} {name:42} households={sum(r['households'] for r in zone_rows):5} "
-              f"communes={len(zone_rows)}")
     outcome = "every accepted household counted exactly once" if total_hh == sum(sent.values()) else \
         f"MISMATCH: sent {sum(sent.values())}, counted {total_hh}"
     print(f"\nresult: {outcome}\n")

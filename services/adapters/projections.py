@@ -122,8 +122,13 @@ class Projections:
         return rows
 
     def open_shortage_alerts(self) -> list[dict[str, Any]]:
-        query = select(t.shortage_alerts).where(t.shortage_alerts.c.status == "open").order_by(
-            literal_column("days_of_supply").asc().nulls_last())
+        """Open alerts with the zone's live days of supply for the item, the most urgent first."""
+        a, c = t.shortage_alerts, t.coverage
+        current = c.c.days_of_supply[a.c.item_code].as_float().label("current_days_of_supply")
+        query = (select(a, current)
+                 .join(c, (c.c.level == "zone") & (c.c.area_id == a.c.zone_id), isouter=True)
+                 .where(a.c.status == "open")
+                 .order_by(literal_column("current_days_of_supply").asc().nulls_first(), a.c.zone_id, a.c.item_code))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
