@@ -55,6 +55,28 @@ def settings(servers: None, run_id: str, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="session")
+def isolated_database_url(servers: None) -> str:
+    """A second database, for tests that run workers of their own beside the session's worker."""
+    from sqlalchemy import create_engine
+
+    admin = create_engine(TEST_DB.replace("greenlane:greenlane@", "postgres@").rsplit("/", 1)[0] + "/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = 'greenlane_isolated'")).scalar():
+            conn.execute(text("CREATE DATABASE greenlane_isolated OWNER greenlane"))
+    admin.dispose()
+    url = TEST_DB.rsplit("/", 1)[0] + "/greenlane_isolated"
+    postgis = create_engine(url.replace("greenlane:greenlane@", "postgres@"), isolation_level="AUTOCOMMIT")
+    with postgis.connect() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    postgis.dispose()
+    from services.adapters.db import migrate
+
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
 def container(settings):  # type: ignore[no-untyped-def]
     from services.adapters.db import migrate
     from services.adapters.geodata import read_units

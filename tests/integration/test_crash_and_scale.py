@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 from infra.processes import streams_worker
 from services.adapters.kafka import delete_topics, ensure_topics, list_topics
@@ -17,17 +18,16 @@ from tests.integration.traffic import Traffic, district_totals, matches
 
 
 @pytest.fixture
-def isolated(settings, container, tmp_path):
-    """Settings with topics and an app id of their own, and the coverage projection emptied."""
+def isolated(settings, isolated_database_url, tmp_path):
+    """Settings with topics, an app id and a database of their own, the coverage projection emptied."""
     run = uuid.uuid4().hex[:8]
     own = settings.model_copy(update={"topic_prefix": f"test-{run}", "streams_app_id": f"greenlane-test-{run}",
-                                      "streams_web_port": free_port(), "streams_data_dir": tmp_path / "w1"})
+                                      "streams_web_port": free_port(), "streams_data_dir": tmp_path / "w1",
+                                      "database_url": isolated_database_url})
     ensure_topics(own.kafka_bootstrap, topic_specs(own.topic_partitions, own.topic_prefix))
-    with container.engine.begin() as conn:
-        from sqlalchemy import text
-
-        conn.execute(text("TRUNCATE coverage"))
     built = bootstrap(own, producer_name="tests")
+    with built.engine.begin() as conn:
+        conn.execute(text("TRUNCATE coverage"))
     yield own, built
     built.publisher.close()
     built.engine.dispose()
