@@ -55,6 +55,20 @@ def _streams(args: argparse.Namespace) -> None:
     main()
 
 
+def _route_solve(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from optimizer.routing import SearchOptions, solve
+    from optimizer.solomon import exact_distance, read, to_problem
+
+    instance = read(Path(args.path))
+    solution = solve(to_problem(instance), SearchOptions(time_limit_s=args.time_limit))
+    print(json.dumps({"instance": instance.name, "vehicles": solution.vehicles_used,
+                      "distance": exact_distance(instance, solution), "feasible": solution.feasible,
+                      "routes": [[int(v.stop_id) for v in r.visits] for r in solution.routes if r.visits]}))
+
+
 def _demo(args: argparse.Namespace) -> None:
     from infra.demo import run_demo
 
@@ -79,6 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     streams.add_argument("faust_args", nargs=argparse.REMAINDER, help="arguments for faust (default: worker)")
     streams.set_defaults(run=_streams)
     dlq.register(sub)
+    route = sub.add_parser("route", help="vehicle routing tools")
+    route_sub = route.add_subparsers(dest="action", required=True)
+    route_solve = route_sub.add_parser("solve", help="solve a Solomon-format VRPTW instance; prints one JSON line")
+    route_solve.add_argument("path")
+    route_solve.add_argument("--time-limit", type=float, default=10.0, help="seconds (default 10)")
+    route_solve.set_defaults(run=_route_solve)
     demo = sub.add_parser("demo", help="push generated demand through the system and show the result")
     demo.add_argument("--households", type=int, default=6000)
     demo.set_defaults(run=_demo)
