@@ -34,6 +34,7 @@ from .domain.items import Catalogue
 from .topics import Topics
 
 PRICE = "$:"
+PLAN_CHECK_EVERY = timedelta(seconds=1)
 
 
 @dataclass
@@ -57,7 +58,8 @@ class DistrictProcessor:
         self.book = CoverageBook(self.zones.zone_of)
         self._plan_signatures: dict[str, frozenset[str]] = {}
         self._planned_at: dict[str, datetime] = {}
-        self._pending: set[str] = set()
+        self._to_check: set[str] = set()
+        self._checked_at: datetime | None = None
 
     def check_references(self, event: Event) -> None:
         """Raise UnknownReference for a commune, district, item or zone the system does not know."""
@@ -131,7 +133,6 @@ class DistrictProcessor:
         """Coverage of the areas changed since the last flush, and plan requests for districts at new risk."""
         now = now or datetime.now(UTC)
         out: list[Outgoing] = []
-        risky: set[str] = set()
         for (level, area_id), totals in self.book.take_dirty():
             if level == ZONE_PART:
                 zone, district = zone_part(area_id)
@@ -140,32 +141,41 @@ class DistrictProcessor:
                 zone, district = None, area_id if level == DISTRICT else self.admin.district_of(area_id) or ""
                 topic, key = self.topics.coverage, area_id
             out.append(Outgoing(topic, key, coverage_event(level, area_id, district, zone, totals, now)))
-            if level in (ZONE_PART, COMMUNE):
-                risky.add(district)
-        for district in sorted(risky | self._pending):
-            self._pending.discard(district)
-            out.extend(self._plan_request(district, now))
+            self._to_check.add(district)
+        if self._to_check and (self._checked_at is None or now - self._checked_at >= PLAN_CHECK_EVERY):
+            out.extend(self._plan_requests(now))
         return out
 
-    def _plan_request(self, district: str, now: datetime) -> list[Outgoing]:
-        signature = frozenset(
-            f"{level}:{area_id}:{item}" for (level, area_id), totals in self.book.areas.items()
-            if level in (ZONE_PART, COMMUNE) and _district_of_area(level, area_id, self.admin) == district
-            for item, days in totals.days_of_supply().items()
-            if days is not None and days < self.shortage.threshold(item, self.items))
-        previous = self._plan_signatures.get(district, frozenset())
-        if signature == previous or not signature:
+    def _plan_requests(self, now: datetime) -> list[Outgoing]:
+        """Districts whose set of (area, item) below threshold changed get a plan request, debounced."""
+        self._checked_at = now
+        short: dict[str, set[str]] = {d: set() for d in self._to_check}
+        for (level, area_id), totals in self.book.areas.items():
+            if level not in (ZONE_PART, COMMUNE):
+                continue
+            district = zone_part(area_id)[1] if level == ZONE_PART else self.admin.district_of(area_id) or ""
+            if district in short:
+                short[district].update(
+                    f"{level}:{area_id}:{item}" for item, days in totals.days_of_supply().items()
+                    if days is not None and days < self.shortage.threshold(item, self.items))
+        out: list[Outgoing] = []
+        for district in sorted(short):
+            signature = frozenset(short[district])
+            previous = self._plan_signatures.get(district, frozenset())
+            self._to_check.discard(district)
+            if signature == previous or not signature:
+                self._plan_signatures[district] = signature
+                continue
+            last = self._planned_at.get(district)
+            if last is not None and now - last < self.plan_debounce:
+                self._to_check.add(district)  # looked at again until the debounce has passed
+                continue
             self._plan_signatures[district] = signature
-            return []
-        last = self._planned_at.get(district)
-        if last is not None and now - last < self.plan_debounce:
-            self._pending.add(district)  # asked again at each flush until the debounce has passed
-            return []
-        self._plan_signatures[district] = signature
-        self._planned_at[district] = now
-        request = PlanRequested(event_id=str(uuid.uuid4()), occurred_at=now, district_code=district,
-                                reasons=sorted(signature - previous)[:50])
-        return [Outgoing(self.topics.plan_requests, district, request)]
+            self._planned_at[district] = now
+            out.append(Outgoing(self.topics.plan_requests, district, PlanRequested(
+                event_id=str(uuid.uuid4()), occurred_at=now, district_code=district,
+                reasons=sorted(signature - previous)[:50])))
+        return out
 
 
 def coverage_event(level: str, area_id: str, district: str, zone: str | None, totals: Totals,
@@ -180,8 +190,6 @@ def coverage_event(level: str, area_id: str, district: str, zone: str | None, to
         max_event_at=datetime.fromisoformat(totals.max_event_at) if totals.max_event_at else None)
 
 
-def _district_of_area(level: str, area_id: str, admin: AdminCatalogue) -> str:
-    return zone_part(area_id)[1] if level == ZONE_PART else admin.district_of(area_id) or ""
 
 
 def _item_codes(event: Event) -> list[str]:

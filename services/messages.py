@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -108,9 +109,9 @@ def _from_json(tp: Any, value: Any, path: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise MessageError(path, "must be an object")
-        hints = typing.get_type_hints(tp)
+        hints = _hints(typing.cast(type, tp))
         kwargs = {}
-        for f in dataclasses.fields(tp):
+        for f in _fields(typing.cast(type, tp)):
             sub = f"{path}.{f.name}" if path else f.name
             if f.name in value:
                 kwargs[f.name] = _from_json(hints[f.name], value[f.name], sub)
@@ -128,6 +129,17 @@ def _from_json(tp: Any, value: Any, path: str) -> Any:
         converted = [_from_json(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
         return tuple(converted) if origin is tuple else converted
     return _scalar(tp, value, path)
+
+
+@functools.cache
+def _hints(tp: type) -> dict[str, Any]:
+    """Type hints of a dataclass, resolved once per class (resolving them is slow)."""
+    return typing.get_type_hints(tp)
+
+
+@functools.cache
+def _fields(tp: type) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(tp)
 
 
 def _scalar(tp: Any, value: Any, path: str) -> Any:
