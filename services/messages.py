@@ -93,56 +93,81 @@ def _to_json(value: Any, skip: set[str] | None = None) -> Any:
     return value
 
 
+Converter = typing.Callable[[Any, str], Any]
+
+
 def _from_json(tp: Any, value: Any, path: str) -> Any:
     """Convert JSON `value` to type `tp`, raising MessageError naming `path`."""
+    return _converter(tp)(value, path)
+
+
+@functools.cache
+def _converter(tp: Any) -> Converter:
+    """A function converting JSON to `tp`, built once per type: type hints are read here, not per message."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
         (inner,) = [a for a in args if a is not type(None)]
-        return _from_json(inner, value, path)
+        convert_inner = _converter(inner)
+        return lambda value, path: None if value is None else convert_inner(value, path)
     if tp is MultiPolygon:
-        if not isinstance(value, dict):
-            raise MessageError(path, "must be a GeoJSON geometry")
-        return _checked(lambda: MultiPolygon.from_geojson(value), path)
+        return _multipolygon
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise MessageError(path, "must be an object")
-        hints = _hints(typing.cast(type, tp))
-        kwargs = {}
-        for f in _fields(typing.cast(type, tp)):
-            sub = f"{path}.{f.name}" if path else f.name
-            if f.name in value:
-                kwargs[f.name] = _from_json(hints[f.name], value[f.name], sub)
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise MessageError(sub, "is required")
-        return _checked(lambda: typing.cast(Any, tp)(**kwargs), path)
+        return _dataclass_converter(typing.cast(type, tp))
     if origin in (dict, Mapping, typing.Mapping) or tp is dict:
+        key_tp, val_tp = args or (str, Any)
+        convert_key, convert_value = _converter(key_tp), _converter(val_tp)
+
+        def mapping(value: Any, path: str) -> Any:
+            if not isinstance(value, dict):
+                raise MessageError(path, "must be an object")
+            return {convert_key(k, f"{path}.{k}"): convert_value(v, f"{path}.{k}") for k, v in value.items()}
+
+        return mapping
+    if origin is tuple or origin is list:
+        convert_item, as_tuple = _converter(args[0]), origin is tuple
+
+        def sequence(value: Any, path: str) -> Any:
+            if not isinstance(value, list):
+                raise MessageError(path, "must be a list")
+            items = [convert_item(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return tuple(items) if as_tuple else items
+
+        return sequence
+    return lambda value, path: _scalar(tp, value, path)
+
+
+def _multipolygon(value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise MessageError(path, "must be a GeoJSON geometry")
+    return _checked(lambda: MultiPolygon.from_geojson(value), path)
+
+
+def _dataclass_converter(tp: type) -> Converter:
+    hints = typing.get_type_hints(tp)
+    fields = [(f.name, _converter(hints[f.name]),
+               f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+              for f in dataclasses.fields(tp)]
+
+    def convert(value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise MessageError(path, "must be an object")
-        key_tp, val_tp = args or (str, Any)
-        return {_from_json(key_tp, k, f"{path}.{k}"): _from_json(val_tp, v, f"{path}.{k}") for k, v in value.items()}
-    if origin is tuple or origin is list:
-        if not isinstance(value, list):
-            raise MessageError(path, "must be a list")
-        converted = [_from_json(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
-        return tuple(converted) if origin is tuple else converted
-    return _scalar(tp, value, path)
+        kwargs = {}
+        for name, convert_field, required in fields:
+            if name in value:
+                kwargs[name] = convert_field(value[name], f"{path}.{name}" if path else name)
+            elif required:
+                raise MessageError(f"{path}.{name}" if path else name, "is required")
+        return _checked(lambda: tp(**kwargs), path)
 
-
-@functools.cache
-def _hints(tp: type) -> dict[str, Any]:
-    """Type hints of a dataclass, resolved once per class (resolving them is slow)."""
-    return typing.get_type_hints(tp)
-
-
-@functools.cache
-def _fields(tp: type) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(tp)
+    return convert
 
 
 def _scalar(tp: Any, value: Any, path: str) -> Any:
+    if tp is str:
+        if not isinstance(value, str):
+            raise MessageError(path, "must be a string")
+        return value
     if tp is Any:
         return value
     if isinstance(tp, type) and issubclass(tp, Enum):

@@ -14,7 +14,7 @@ marker last, so a surviving marker means every write before it survived too.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .demand import DemandReport
@@ -84,6 +84,11 @@ class DeliveryEntry:
 Entry = DemandEntry | PointEntry | DeliveryEntry
 _KINDS: dict[str, type[DemandEntry] | type[PointEntry] | type[DeliveryEntry]] = {
     DEMAND: DemandEntry, POINT: PointEntry, DELIVERY: DeliveryEntry}
+
+
+def asdict(entry: Entry) -> dict[str, Any]:
+    """The stored form of an entry: a shallow copy (entries never mutate the dicts they hold)."""
+    return dict(entry.__dict__)
 
 
 def entry_from(key: str, value: dict[str, Any]) -> Entry | None:
