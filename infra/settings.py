@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     price_alert_margin: float = Field(default=0.20, ge=0)
     missing_report_hours: float = Field(default=24.0, gt=0)
     plan_request_debounce_s: float = Field(default=60.0, ge=0)
-    coverage_flush_ms: int = Field(default=100, ge=10, le=10_000)
+    coverage_flush_ms: int = Field(default=200, ge=10, le=10_000)
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"
 

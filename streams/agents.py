@@ -142,9 +142,15 @@ async def fold_district_events(stream: faust.StreamT[bytes]) -> None:
 
 @app.timer(interval=settings.coverage_flush_ms / 1000)  # type: ignore[untyped-decorator]
 async def flush_coverage() -> None:
-    """Publish the areas that changed: zone parts to the zone stage, communes and districts to the sink."""
+    """Publish the areas that changed: zone parts to the zone stage, communes and districts to PostGIS."""
     if zone_feed.ready.is_set():
-        await publish(processor.flush())
+        out = processor.flush()
+        # Commune and district rows go straight to PostGIS in one batch (they are full values, so a lost
+        # write is healed by the next change or the rebuild after a restart); zone parts go on to stage 2.
+        rows = [item.event for item in out if item.topic == topics.coverage]
+        await publish([item for item in out if item.topic != topics.coverage])
+        if rows:
+            await _until_stored(projections.coverage, rows)
 
 
 @app.agent(raw_topic(topics.zone_parts))
