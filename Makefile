@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install up down status lint unit integration test demo clean-data
+.PHONY: help install up down status lint unit integration test demo bench bench-streams clean-data
 
 help:
 	@echo "make demo   - start Kafka + PostGIS, load Hồ Chí Minh City, push demand through the system"
 	@echo "make test   - lint, type-check, unit and integration tests on the real servers"
 	@echo "make up | down | status - the local Kafka and PostGIS servers"
+	@echo "make bench  - benchmarks (bench-streams: stream throughput and latency, issue #3)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -46,6 +47,11 @@ demo: $(STAMP) up
 	$(BIN)/greenlane load-geodata --provinces 79
 	$(BIN)/greenlane topics create
 	$(BIN)/greenlane demo
+
+bench: bench-streams
+
+bench-streams: $(STAMP) up
+	$(BIN)/python -m bench.streams $(BENCH_ARGS)
 
 clean-data: down
 	rm -rf .local

@@ -11,7 +11,7 @@ PG_DIR="$GREENLANE_HOME/pg"
 PGDATA="$PG_DIR/data"
 PG_RUN="$PG_DIR/run"
 PG_LOG="$LOG_DIR/postgres.log"
-DATABASES=(greenlane greenlane_test)
+DATABASES=(greenlane greenlane_test greenlane_bench)
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -158,7 +158,7 @@ cmd_start() {
     fi
     wait_for 60 "$PG_LOG" "PostgreSQL on 127.0.0.1:$PG_PORT" pg_ready
     provision
-    log "PostgreSQL ready: postgresql://greenlane:greenlane@127.0.0.1:$PG_PORT/greenlane (and greenlane_test)"
+    log "PostgreSQL ready: postgresql://greenlane:greenlane@127.0.0.1:$PG_PORT/greenlane (and greenlane_test, greenlane_bench)"
 }
 
 cmd_stop() {
