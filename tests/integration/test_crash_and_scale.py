@@ -5,6 +5,7 @@ import re
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +15,7 @@ from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.bootstrap import bootstrap
 from services.topics import topic_specs
 from tests.conftest import free_port, wait_until
-from tests.integration.traffic import Traffic, district_totals, matches
+from tests.integration.traffic import Traffic, Tally, district_totals, matches, mismatch
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_counts_nothing_twice(isola
     restarted = streams_worker(own.model_copy(update={"streams_data_dir": tmp_path / "w2"}), tmp_path / "second.log")
     try:
         assert traffic.tally.duplicates > 0
-        wait_until(lambda: matches(traffic.tally, built.projections), timeout_s=180, interval_s=0.5)
+        _wait_for_tally(traffic.tally, built.projections, [tmp_path / "first.log", tmp_path / "second.log"])
         households, _ = district_totals(built.projections)
         assert sum(households.values()) == sum(traffic.tally.households.values())
     finally:
@@ -73,13 +74,22 @@ def test_two_workers_split_the_partitions_and_agree_with_the_tally(isolated, tmp
     try:
         for _ in range(10):
             Traffic.send(built.publisher, traffic.batch(300))
-        wait_until(lambda: matches(traffic.tally, built.projections), timeout_s=180, interval_s=0.5)
+        _wait_for_tally(traffic.tally, built.projections, [first.log_path, second.log_path])
         owned = [_last_partitions(w.log_path.read_text()) for w in (first, second)]
         assert all(owned), owned
         assert not owned[0] & owned[1] and owned[0] | owned[1] == set(range(own.topic_partitions))
     finally:
         second.stop()
         first.stop()
+
+
+def _wait_for_tally(tally: Tally, projections: object, logs: list[Path]) -> None:
+    """Wait until the projection agrees with the tally; on timeout, fail with the differences and the log tails."""
+    try:
+        wait_until(lambda: matches(tally, projections), timeout_s=180, interval_s=0.5)
+    except AssertionError:
+        tails = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
+        raise AssertionError(f"projection differs from the tally: {mismatch(tally, projections)}\n{tails}") from None
 
 
 def _last_partitions(log: str) -> set[int]:

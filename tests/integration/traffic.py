@@ -84,8 +84,17 @@ def district_totals(projections: object) -> tuple[Counter[str], dict[str, float]
             {r["area_id"]: r["stock"].get("rice", 0.0) for r in rows if r["stock"].get("rice")})
 
 
-def matches(tally: Tally, projections: object) -> bool:
+def mismatch(tally: Tally, projections: object) -> dict[str, object]:
+    """Per district, what the projection shows where it differs from the tally (empty when they agree)."""
     households, stock = district_totals(projections)
-    return households == tally.households and all(
-        abs(stock.get(d, 0.0) - q) < 1e-6 for d, q in tally.rice_stock.items()) and set(stock) <= set(
-        tally.rice_stock)
+    diff: dict[str, object] = {}
+    for district in set(households) | set(tally.households) | set(stock) | set(tally.rice_stock):
+        shown = (households.get(district, 0), round(stock.get(district, 0.0), 6))
+        sent = (tally.households.get(district, 0), round(tally.rice_stock.get(district, 0.0), 6))
+        if shown != sent:
+            diff[district] = {"shown": shown, "sent": sent}
+    return diff
+
+
+def matches(tally: Tally, projections: object) -> bool:
+    return not mismatch(tally, projections)
