@@ -15,7 +15,7 @@ from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.bootstrap import bootstrap
 from services.topics import topic_specs
 from tests.conftest import free_port, wait_until
-from tests.integration.traffic import Traffic, Tally, district_totals, matches, mismatch
+from tests.integration.traffic import Tally, Traffic, district_totals, matches, mismatch
 
 
 @pytest.fixture
