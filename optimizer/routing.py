@@ -18,8 +18,14 @@ class SearchOptions:
     log_search: bool = False
 
 
-def solve(problem: RoutingProblem, options: SearchOptions | None = None) -> RoutingSolution:
-    """Build the model, search within the time limit, and return the routes (never prints)."""
+def solve(problem: RoutingProblem, options: SearchOptions | None = None,
+          initial_routes: list[list[str]] | None = None) -> RoutingSolution:
+    """Build the model, search within the time limit, and return the routes (never prints).
+
+    `initial_routes` (stop ids per vehicle, in the order of `problem.vehicles`) warm-starts the search, e.g. from the
+    previous plan or another solver's routes; stops it leaves out start unserved. If the routes break a constraint
+    of this model, the search starts from scratch instead.
+    """
     options = options or SearchOptions()
     stops, vehicles = problem.stops, problem.vehicles
     # Routing-model nodes: one per vehicle start/end depot node used, then one per stop (stops may share a place).
@@ -75,7 +81,16 @@ def solve(problem: RoutingProblem, options: SearchOptions | None = None) -> Rout
     params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic)
     params.time_limit.FromMilliseconds(int(options.time_limit_s * 1000))
     params.log_search = options.log_search
-    assignment = routing.SolveWithParameters(params)
+    assignment = None
+    if initial_routes is not None:
+        index_of_stop = {stop.stop_id: manager.NodeToIndex(first_stop + i) for i, stop in enumerate(stops)}
+        routing.CloseModelWithParameters(params)
+        initial = routing.ReadAssignmentFromRoutes(
+            [[index_of_stop[sid] for sid in route if sid in index_of_stop] for route in initial_routes], True)
+        if initial is not None:
+            assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+    if assignment is None:
+        assignment = routing.SolveWithParameters(params)
     if assignment is None:
         return RoutingSolution(routes=[Route(vid) for vid in vehicle_ids], dropped=[s.stop_id for s in stops],
                                objective=0, feasible=False)

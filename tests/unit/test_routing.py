@@ -72,3 +72,18 @@ CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
     solution = solve(to_problem(instance), FAST)
     assert solution.feasible and solution.vehicles_used == 2
     assert abs(exact_distance(instance, solution) - 30.0) < 1e-6  # 0→1→2→0 = 5+5+10, 0→3→0 = 10
+
+
+def test_a_warm_start_from_given_routes_is_kept_when_it_is_already_optimal():
+    stops = [Stop(f"s{i}", i, (1, 1), (0, 1000)) for i in (1, 2, 3)]
+    problem = line_problem(stops, [truck("a"), truck("b")])
+    solution = solve(problem, FAST, initial_routes=[["s1", "s2", "s3"], []])
+    assert solution.feasible and [v.stop_id for v in solution.routes[0].visits] == ["s1", "s2", "s3"]
+    assert solution.routes[0].distance == 60
+
+
+def test_a_warm_start_that_breaks_a_constraint_falls_back_to_a_fresh_search():
+    stops = [Stop(f"s{i}", i, (60, 1), (0, 1000)) for i in (1, 2)]
+    problem = line_problem(stops, [truck("a"), truck("b")])
+    solution = solve(problem, FAST, initial_routes=[["s1", "s2"], []])  # 120 kg on a 100 kg truck
+    assert solution.feasible and solution.vehicles_used == 2
