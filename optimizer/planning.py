@@ -79,6 +79,7 @@ class Order:
     service_s: int = 300
     priority: Priority = Priority.NORMAL
     max_ride_s: int | None = None  # perishables
+    source_id: str | None = None  # the depot it is loaded at: only that depot's vehicles carry it
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class PlanVehicle:
     reload_s: int = 1800
     position: LonLat | None = None  # where it is now, when re-planning; None: at its depot
     available_from: int | None = None
+    depot_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,7 @@ class _Task:
     max_ride_s: int | None = None
     checkpoint_id: str | None = None
     group: str = ""
+    source_id: str | None = None
 
 
 def plan(data: PlanningInput, travel: TravelTimes, time_limit_s: float = 30.0,
@@ -238,7 +241,7 @@ def _tasks(data: PlanningInput) -> tuple[list[_Task], list[tuple[str, str]], lis
                 continue
             tasks.append(_Task(stop_id, order.order_id, StopKind.DROP, location, kg, m3, window, service,
                                order.priority, bool(zone and zone.permit_only), order.max_ride_s, checkpoint,
-                               order.district_code))
+                               order.district_code, order.source_id))
     for offer in data.produce:
         zone = data.zones.get(offer.zone_id)
         origin, service, checkpoint = offer.origin, 600, None
@@ -374,6 +377,10 @@ def _build(members: list[_Task], vehicles: list[PlanVehicle], data: PlanningInpu
         return node_of[place]
 
     permitted = frozenset(v.vehicle_id for v in vehicles if v.green_lane_permit)
+    every = frozenset(v.vehicle_id for v in vehicles)
+    at_depot: dict[str, frozenset[str]] = defaultdict(frozenset)
+    for v in vehicles:
+        at_depot[v.depot_id] |= {v.vehicle_id}
     fleet = []
     for v in vehicles:
         start = max(v.shift[0], data.driving_hours[0], v.available_from or 0)
@@ -387,7 +394,7 @@ def _build(members: list[_Task], vehicles: list[PlanVehicle], data: PlanningInpu
         pinned = data.loaded.get(t.stop_id)
         stops.append(Stop(t.stop_id, node(t.location), (math.ceil(t.kg), math.ceil(t.m3 * 1000)), t.window,
                           service=t.service_s, drop_penalty=None if pinned in ids else PENALTY_UNIT * t.priority,
-                          allowed_vehicles=permitted if t.permit_only else None, kind=t.kind,
+                          allowed_vehicles=_allowed(t, every, permitted, at_depot), kind=t.kind,
                           max_ride=t.max_ride_s, pinned_vehicle=pinned if pinned in ids else None))
     names = {t.stop_id for t in members}
     matrix = travel.matrix(points, depart_at_hour=data.driving_hours[0] / 3600)
@@ -396,6 +403,14 @@ def _build(members: list[_Task], vehicles: list[PlanVehicle], data: PlanningInpu
                              previous={s: v for s, (v, _) in data.previous.items() if s in names},
                              change_penalty=data.change_penalty_m)
     return _Built(problem, points, {t.stop_id: t for t in members})
+
+
+def _allowed(task: _Task, every: frozenset[str], permitted: frozenset[str],
+             at_depot: dict[str, frozenset[str]]) -> frozenset[str] | None:
+    allowed = permitted if task.permit_only else every
+    if task.source_id is not None:
+        allowed &= at_depot[task.source_id]
+    return None if allowed == every else allowed
 
 
 def _solve_one(job: tuple[list[_Task], list[PlanVehicle], float], data: PlanningInput, travel: TravelTimes,
@@ -450,8 +465,10 @@ def _reasons(dropped: Sequence[str], members: list[_Task], vehicles: list[PlanVe
         stop = next(s for s in problem.stops if s.stop_id == stop_id)
         allowed = [v for v in problem.vehicles if stop.allowed_vehicles is None
                    or v.vehicle_id in stop.allowed_vehicles]
-        if not allowed:
+        if not allowed and task.permit_only:
             out.append(Unserved(task.order_id, Reason.NO_PERMITTED_VEHICLE, "green lane only"))
+        elif not allowed:
+            out.append(Unserved(task.order_id, Reason.NO_VEHICLE_CAPACITY, f"no vehicle at {task.source_id}"))
         elif not any(_reachable_alone(stop, v, problem.travel_time) for v in allowed):
             out.append(Unserved(task.order_id, Reason.NO_TIME, "no vehicle reaches it in its window and shift"))
         else:

@@ -163,3 +163,12 @@ def test_big_problems_are_split_by_district_then_by_cluster():
     assert not result.unserved and sum(len(r.stops) for r in result.routes) == 50
     for route in result.routes:  # a vehicle serves one district
         assert len({s.order_id[0] for s in route.stops}) <= 1
+
+
+def test_goods_ride_on_vehicles_of_the_depot_they_are_loaded_at():
+    near = PlanVehicle("near", (0.0, 0.0), 1000.0, 20.0, DAY, depot_id="north")
+    far = PlanVehicle("far", (20.0, 0.0), 1000.0, 20.0, DAY, depot_id="south")
+    data = PlanningInput([Order("o1", "D1", (1.0, 0.0), 100.0, 0.2, DAY, source_id="south")], [near, far])
+    assert {r.vehicle_id for r in run(data).routes if r.stops} == {"far"}
+    orphan = PlanningInput([Order("o2", "D1", (1.0, 0.0), 100.0, 0.2, DAY, source_id="west")], [near, far])
+    assert reasons(run(orphan)) == {"o2": Reason.NO_VEHICLE_CAPACITY}
