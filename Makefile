@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install up down status lint unit integration test demo bench bench-streams clean-data
+.PHONY: help install up down status lint unit integration test demo bench bench-streams bench-routing clean-data
 
 help:
 	@echo "make demo   - start Kafka + PostGIS, load Hồ Chí Minh City, push demand through the system"
@@ -52,6 +52,11 @@ bench: bench-streams
 
 bench-streams: $(STAMP) up
 	$(BIN)/python -m bench.streams $(BENCH_ARGS)
+
+# Routing quality against best-known solutions, PyVRP and VROOM (issue #4); no servers needed. About 40 min with the
+# defaults; BENCH_ARGS="--quick" for a 2-minute look, or e.g. BENCH_ARGS="--instances r1_10_1".
+bench-routing: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.routing $(BENCH_ARGS)
 
 clean-data: down
 	rm -rf .local

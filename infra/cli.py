@@ -59,11 +59,11 @@ def _route_solve(args: argparse.Namespace) -> None:
     import json
     from pathlib import Path
 
-    from optimizer.routing import SearchOptions, solve
+    from optimizer.search import plan_routes
     from optimizer.solomon import exact_distance, read, to_problem
 
     instance = read(Path(args.path))
-    solution = solve(to_problem(instance), SearchOptions(time_limit_s=args.time_limit))
+    solution = plan_routes(to_problem(instance), args.time_limit)
     print(json.dumps({"instance": instance.name, "vehicles": solution.vehicles_used,
                       "distance": exact_distance(instance, solution), "feasible": solution.feasible,
                       "routes": [[int(v.stop_id) for v in r.visits] for r in solution.routes if r.visits]}))
