@@ -18,7 +18,7 @@ DEFAULT_SPEEDS_KMH: tuple[tuple[float, float, float], ...] = (
     (0, 6, 35.0), (6, 9, 18.0), (9, 16, 25.0), (16, 19, 18.0), (19, 24, 30.0))
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: callers may describe it with a Protocol of plain (writable) attributes
 class TravelMatrix:
     """seconds[i][j] and meters[i][j] from point i to point j."""
 
