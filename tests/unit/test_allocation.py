@@ -4,11 +4,13 @@ import random
 from collections import defaultdict
 
 import pytest
+from ortools.linear_solver import pywraplp
 
 from optimizer.allocation import (
     AllocationInputError,
     AllocationProblem,
     ItemInfo,
+    Network,
     Source,
     ZoneNeed,
     allocate,
@@ -56,6 +58,13 @@ def test_scarce_stock_gives_equal_zones_equal_days_and_vulnerable_zones_proporti
     # 40·d + 40·2d = 280 → d = 7/3 days in a, twice that in b.
     assert weighted.days_after == pytest.approx({("a", "rice"): 7 / 3, ("b", "rice"): 14 / 3})
     assert {s.reason for s in weighted.shortfalls} == {"no_stock"}
+
+
+def test_levels_are_raised_lexicographically_beyond_the_poorest_zone():
+    sources = [depot("small", 40, near("a")), depot("big", 400, near("b", "c"))]
+    result = allocate(problem([zone("a"), zone("b"), zone("c")], sources))
+    # Max-min alone would stop at a's 1 day; the next level lifts b and c to 400 / 80 = 5 days.
+    assert result.days_after == pytest.approx({("a", "rice"): 1.0, ("b", "rice"): 5.0, ("c", "rice"): 5.0})
 
 
 def test_the_vulnerable_reserve_raises_the_need():
@@ -134,6 +143,48 @@ def test_ours_is_never_less_fair_than_either_baseline(seed):
         theirs = summarize(p, baseline)
         assert ours.min_weighted_days >= theirs.min_weighted_days - 1e-6
         assert ours.missing_units <= theirs.missing_units + 1e-3
+
+
+def assert_max_min_fair(p, result):
+    """No (zone, item) below target can rise unless one at or below its weighted level falls: one LP per pair."""
+    net = Network(p)
+    level = {pair: result.days_after[pair] / net.weight[pair] for pair in net.needs}
+    stock = {(s.source_id, code): q for s in p.sources for code, q in s.stock.items()}
+    capacity = {s.source_id: s.capacity_kg for s in p.sources}
+    for pair in net.arcs_of:
+        if result.days_after[pair] >= p.target_days - 1e-6:
+            continue
+        solver = pywraplp.Solver.CreateSolver("GLOP")
+        into, out_of, load = defaultdict(list), defaultdict(list), defaultdict(list)
+        for arcs in net.arcs_of.values():
+            for a in arcs:
+                var = solver.NumVar(0, solver.infinity(), "")
+                into[(a.zone.zone_id, a.item.code)].append(var)
+                out_of[(a.source.source_id, a.item.code)].append(var)
+                load[a.source.source_id].append(var * a.item.kg_per_unit)
+        for key, vars_ in out_of.items():
+            solver.Add(sum(vars_) <= stock[key])
+        for sid, kgs in load.items():
+            if capacity[sid] is not None:
+                solver.Add(sum(kgs) <= capacity[sid])
+        if p.transport_capacity_kg is not None:
+            solver.Add(sum(kg for kgs in load.values() for kg in kgs) <= p.transport_capacity_kg)
+        for other, vars_ in into.items():
+            solver.Add(sum(vars_) <= net.room[other])
+            held = result.delivered(*other)
+            if other != pair and level[other] <= level[pair] + 1e-7:
+                solver.Add(sum(vars_) >= held - 1e-9 * max(1.0, held))
+        solver.Maximize(sum(into[pair]))
+        assert solver.Solve() == pywraplp.Solver.OPTIMAL
+        assert solver.Objective().Value() <= result.delivered(*pair) + 1e-4 * max(1.0, net.needs[pair]), pair
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_no_zone_could_have_more_without_taking_from_a_zone_as_poor(seed):
+    p = random_problem(12, 4, seed)
+    assert_max_min_fair(p, allocate(p))
+    with pytest.raises(AssertionError):  # the certificate bites: first come, first served is not max-min fair
+        assert_max_min_fair(p, first_come_first_served(p))
 
 
 def test_each_shortfall_names_its_reason():
