@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = (ROOT / ".." / "shared" / "benchmarks" / "vrp").resolve()
 RESULTS = ROOT / "bench" / "results" / "routing.json"
 SOLVERS = ("ours", "pyvrp", "vroom")
-DEFAULT_LARGE = ("r1_2_1", "c1_2_1", "r1_4_1", "r1_10_1")
+DEFAULT_LARGE = ("r1_2_1", "r1_4_1", "r1_10_1")  # one per size in the shared data (it has no 600 or 800 files)
 QUICK = ("c101", "r101", "rc101", "c201", "r201", "rc201")
 EPS = 1e-6  # float slack in the exact-arithmetic checks
 
@@ -224,7 +224,7 @@ def run_pyvrp(instance: SolomonInstance, problem: RoutingProblem, budget: float)
                for i in range(1, n)]
     fleet = pyvrp.VehicleType(num_available=instance.vehicles, capacity=[instance.capacity],
                               tw_early=instance.ready[0] * SCALE, tw_late=instance.due[0] * SCALE)
-    data = pyvrp.ProblemData(locations, clients, [depot], [fleet], [distance], [duration])
+    data = pyvrp.ProblemData(locations, clients, [depot], [fleet], [distance], [duration])  # type: ignore[list-item]
     result = pyvrp.solve(data, MaxRuntime(max(budget - (time.monotonic() - start), 0.01)), seed=0,
                          collect_stats=False)
     wall = time.monotonic() - start
@@ -359,15 +359,62 @@ def summary_line(rows: list[dict[str, Any]], means: dict[str, dict[str, Any]], s
     return "bench-routing: " + "; ".join(parts)
 
 
+GROUP_TITLES = {"solomon": "Solomon, 100 customers", "homberger_200": "Gehring & Homberger, 200",
+                "homberger_400": "Gehring & Homberger, 400", "homberger_600": "Gehring & Homberger, 600",
+                "homberger_800": "Gehring & Homberger, 800", "homberger_1000": "Gehring & Homberger, 1000"}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The README table: mean gap per group and solver, then r1_10_1 alone, then the targets against the numbers."""
+    solvers, rows, means = result["args"]["solvers"], result["instances"], result["means"]
+
+    def cell(gap: float | None, feasible: int, count: int, vehicles: float | None) -> str:
+        if gap is None:
+            return f"no feasible run (0/{count})"
+        return f"{gap:.2f}% ({vehicles:g} veh)" + ("" if feasible == count else f", {feasible}/{count} feasible")
+
+    head = "| instances | time per solver | reference | " + " | ".join(
+        {"ours": "ours (plan_routes)", "pyvrp": "PyVRP", "vroom": "VROOM"}[s] for s in solvers) + " |"
+    lines = [head, "|" + "---|" * (3 + len(solvers))]
+    for group, m in means.items():
+        names = [r["instance"] for r in rows if r["group"] == group]
+        what = f"{GROUP_TITLES.get(group, group)}: " + (f"all {len(names)}" if group == "solomon" and len(names) == 56
+                                                         else ", ".join(names))
+        reference = "hierarchical BKS ⚠" if "hier" in m["bks_objective"] else "distance BKS"
+        lines.append(f"| {what} | {'/'.join(f'{t:g}' for t in m['time_limits_s'])} s | {reference} | " + " | ".join(
+            cell(m[s]["mean_gap_pct"], m[s]["feasible"], m["instances"], m[s]["mean_vehicles"]) for s in solvers)
+            + " |")
+    big = next((r for r in rows if r["instance"] == "r1_10_1"), None)
+    if big is not None:
+        lines.append(f"| r1_10_1 alone (BKS {big['bks']['distance']:.2f}, {big['bks']['vehicles']} veh) | "
+                     f"{big['time_limit_s']:g} s | distance BKS | " + " | ".join(
+                         f"{s_['gap_pct']:.2f}% ({s_['distance']:.0f}, {s_['vehicles']} veh)" if s_.get("feasible")
+                         else "infeasible" for s_ in (big["solvers"][s] for s in solvers)) + " |")
+    lines.append("")
+    lines.append(f"Measured {result['finished_at'][:10]} on this machine ({result['machine']['cpus']} cores), commit "
+                 f"{result['commit']}, OR-Tools {result['versions']['ortools']}, PyVRP {result['versions']['pyvrp']}, "
+                 f"pyvroom {result['versions']['pyvroom']}. Gap = mean over the group of (distance − BKS) / BKS; "
+                 "(veh) = mean vehicles used.")
+    return "\n".join(lines)
+
+
 def _git_commit() -> str | None:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "optimizer", "bench", "infra"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
-    return commit + ("+uncommitted" if dirty else "")
+    return commit + ("+uncommitted" if _uncommitted() else "")
+
+
+def _uncommitted() -> list[str]:
+    """Files this benchmark runs that differ from the commit (the optimizer, this script, pyproject)."""
+    try:
+        status = subprocess.run(["git", "status", "--porcelain", "--", "optimizer", "bench/routing.py",
+                                 "pyproject.toml"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in status.splitlines() if not line[3:].startswith("bench/results")]
 
 
 def _versions() -> dict[str, str]:
@@ -420,7 +467,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="seconds per solver, Gehring & Homberger (default 60)")
     parser.add_argument("--solvers", default=",".join(SOLVERS), help="comma-separated subset of ours,pyvrp,vroom")
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)} at 5 s (unless --time-limit)")
+    parser.add_argument("--markdown", action="store_true",
+                        help=f"run nothing: print the README table of {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(RESULTS.read_text())))
+        return
     if args.time_limit is None:
         args.time_limit = 5.0 if args.quick else 10.0
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
@@ -435,7 +487,29 @@ def main(argv: list[str] | None = None) -> None:
     total = sum(c.time_limit_s for c in cases) * len(solvers)
     print(f"bench-routing: {len(cases)} instances × {len(solvers)} solvers ({', '.join(solvers)}), about "
           f"{total / 60:.0f} min of solver time; data {DATA}; commit {commit}; {os.cpu_count()} CPUs", flush=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
+
+    def save(complete: bool) -> dict[str, Any]:
+        """Written after every instance, so an interrupted run still leaves its figures (complete: false)."""
+        means = group_means(rows, solvers)
+        result = {
+            "benchmark": "routing", "issue": 4, "complete": complete,
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": commit,
+            "commit_at_end": _git_commit(), "uncommitted_files": _uncommitted(),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                        "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
+            "versions": _versions(),
+            "args": {"instances": [c.name for c in cases], "time_limit_s": args.time_limit,
+                     "large_time_limit_s": args.large_time_limit, "solvers": solvers, "quick": args.quick},
+            "settings": {"scale": SCALE, "threads": 1, "pyvrp": "MaxRuntime(budget), seed 0",
+                         "vroom": "exploration level 5, 1 thread, timeout budget",
+                         "ours": "optimizer.search.plan_routes(problem, budget) with its default PlanOptions"},
+            "means": means, "instances": rows, "summary": summary_line(rows, means, solvers)}
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+        return result
+
     for i, case in enumerate(cases, 1):
         row = run_case(case, solvers)
         rows.append(row)
@@ -446,23 +520,9 @@ def main(argv: list[str] | None = None) -> None:
             for name, s in row["solvers"].items())
         print(f"[{i}/{len(cases)}] {case.name} BKS {case.bks_distance:.2f}/{case.bks_vehicles}"
               f"{' (hier)' if case.bks_objective == 'hier' else ''}: {cells}", flush=True)
-    means = group_means(rows, solvers)
-    result = {
-        "benchmark": "routing", "issue": 4, "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": commit,
-        "commit_at_end": _git_commit(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
-        "versions": _versions(),
-        "args": {"instances": [c.name for c in cases], "time_limit_s": args.time_limit,
-                 "large_time_limit_s": args.large_time_limit, "solvers": solvers, "quick": args.quick},
-        "settings": {"scale": SCALE, "threads": 1, "pyvrp": "MaxRuntime(budget), seed 0",
-                     "vroom": "exploration level 5, 1 thread, timeout budget",
-                     "ours": "optimizer.search.plan_routes(problem, budget) with its default PlanOptions"},
-        "means": means, "instances": rows}
-    result["summary"] = summary_line(rows, means, solvers)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+        save(complete=i == len(cases))
+    result = save(complete=True)
+    means = result["means"]
     print()
     print(table(rows, means, solvers))
     print(f"\nfigures written to {RESULTS.relative_to(ROOT)}")
