@@ -67,7 +67,8 @@ class DistrictProcessor:
         commune = getattr(event, "commune_code", None)
         if isinstance(event, DemandSubmitted):
             commune = event.report.commune_code
-            event.report.daily_need(self.items)
+            for line in event.report.needs:  # the only items a report names (its daily need raises for these)
+                self.items.get(line.item_code)
         if commune is not None:
             if not self.admin.has_commune(commune):
                 raise UnknownReference("commune_code", commune)

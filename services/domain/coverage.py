@@ -45,10 +45,12 @@ class Totals:
                 _merge(self.stock, entry.stock, sign)
         elif entry.on_way:
             _merge(self.on_way, entry.planned, sign)
-        if sign > 0 and not isinstance(entry, DeliveryEntry):
-            self.last_report_at = max(filter(None, (self.last_report_at, entry.at)), default=None)
-        if sign > 0:
-            self.max_event_at = max(filter(None, (self.max_event_at, entry.at)), default=None)
+        at = entry.at
+        if sign > 0 and at:  # the latest of the times seen (empty times do not count)
+            if not isinstance(entry, DeliveryEntry) and (self.last_report_at is None or at > self.last_report_at):
+                self.last_report_at = at
+            if self.max_event_at is None or at > self.max_event_at:
+                self.max_event_at = at
 
     def days_of_supply(self) -> dict[str, float | None]:
         """Per item: (stock + on the way) / daily need; None where nothing is needed."""
@@ -78,9 +80,10 @@ def days_of_supply(available: float, need_per_day: float) -> float | None:
 
 
 def _merge(target: dict[str, float] | dict[str, int], source: dict[str, float] | dict[str, int], sign: int) -> None:
+    get = target.get
     for key, value in source.items():
-        updated = target.get(key, 0) + sign * value
-        if abs(updated) < 1e-6:
+        updated = get(key, 0) + sign * value
+        if -1e-6 < updated < 1e-6:
             target.pop(key, None)
         else:
             target[key] = round(updated, 6)  # type: ignore[assignment]

@@ -9,11 +9,14 @@ marker last, so a surviving marker means every write before it survived too.
   offset applied per source topic (replays) and a marker per event id catches duplicates published twice;
 - a delivery has one entry that moves planned → delivered or failed, and a confirmed drop adds to the
   sales point it was for.
+
+Events are folded in batches through a `Batch`, which sends each key touched to the changelog once per batch, in
+an order that keeps the rule above (entries, then deliveries, then markers; see `Batch.writes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +27,10 @@ from .places import SalesPointStatus
 Table = MutableMapping[str, Any]
 
 DEMAND, POINT, DELIVERY, SEEN = "d:", "p:", "v:", "s:"
+# Commit order of a batch by key prefix (anything else, e.g. price state, goes with the entries): a delivery is the
+# idempotency marker of its confirmation, so it follows the sales point that confirmation added to, and event-id
+# markers follow everything.
+_COMMIT_RANK = {DELIVERY: 1, SEEN: 2}
 
 
 @dataclass
@@ -186,3 +193,51 @@ def fold_delivery_confirmed(table: Table, event: DeliveryConfirmed, topic: str, 
     table[key] = asdict(after)
     changes.append(Change(before, after))
     return changes
+
+
+class Batch(MutableMapping[str, Any]):
+    """The ledger while a batch of events is folded: writes go through to the table at once (so reads, and a
+    rebuild of the book, always see them), and are remembered, each key once with its last value, to be sent to
+    the changelog when the batch is committed.
+
+    `at(partition)` says which source partition the next writes belong to (the table is partitioned like its
+    sources). `writes()` gives entries first, then deliveries, then event-id markers, so that within one changelog
+    partition a marker is always stored after everything the events it marks wrote: a crash that loses a suffix
+    of the writes never keeps a marker without its entries. The ledger never deletes, so neither does a batch.
+    """
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+        self.partition = 0
+        self._written: dict[str, int] = {}
+
+    def at(self, partition: int) -> Batch:
+        self.partition = partition
+        return self
+
+    def __getitem__(self, key: str) -> Any:
+        return self.table[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.table.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.table
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table[key] = value
+        self._written[key] = self.partition
+
+    def __delitem__(self, key: str) -> None:
+        raise NotImplementedError("the ledger never deletes")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def writes(self) -> list[tuple[int, str, Any]]:
+        """(partition, key, value) of every key written, in commit order (first-written first within a rank)."""
+        ordered = sorted(self._written.items(), key=lambda kv: _COMMIT_RANK.get(kv[0][:2], 0))
+        return [(partition, key, self.table[key]) for key, partition in ordered]

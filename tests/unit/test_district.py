@@ -10,6 +10,7 @@ from services.district import DistrictProcessor
 from services.domain.errors import UnknownReference
 from services.domain.geo import Point
 from services.domain.items import default_catalogue
+from services.domain.ledger import Batch
 from services.domain.places import SalesPointStatus
 from services.topics import Topics
 from tests.unit.builders import (
@@ -165,3 +166,35 @@ def test_price_hikes_open_one_alert_per_area_and_item_then_resolve():
     later = [o.event.status for minute in range(3, 8)
              for o in fold(p, table, price("eggs", 3_000, minutes=minute), TOPICS.prices, minute)]
     assert later == ["resolved"]
+
+
+def test_a_batch_writes_each_key_once_markers_last_and_a_crash_losing_any_suffix_is_healed_by_the_replay():
+    events = [(TOPICS.stock, stock("sp1", {"rice": 10}, INSIDE), 0),
+              (TOPICS.deliveries, planned("stop-1", {"rice": 100}, INSIDE, point_id="sp1"), 0),
+              (TOPICS.stock, stock("sp1", {"rice": 5}, INSIDE, delta=True, event_id="twice"), 1),
+              (TOPICS.deliveries, confirmed("stop-1", {"rice": 90}), 1),
+              (TOPICS.stock, stock("sp1", {"rice": 5}, INSIDE, delta=True, event_id="twice"), 2),  # published twice
+              (TOPICS.demand, demand(10, 30, at=INSIDE), 0),
+              (TOPICS.stock, stock("sp1", {"rice": 1}, INSIDE, delta=True), 3)]
+
+    def fold_batch(table):
+        p = processor_with_zone()
+        p.rebuild(table.items(), {0})  # what a restarted worker does after recovering the table
+        batch = Batch(table)
+        for topic, event, offset in events:
+            fold(p, batch.at(0), event, topic, offset)
+        return p, batch
+
+    def picture(p):
+        zone = p.book.areas[("zone-part", "z1|760")]
+        return zone.households, zone.stock.get("rice"), zone.on_way.get("rice")
+
+    p, batch = fold_batch({})
+    writes = batch.writes()
+    keys = [key for _, key, _ in writes]
+    assert len(keys) == len(set(keys)) < len(events) + 3  # the sales point is written once, not four times
+    assert keys.index("p:sp1") < keys.index("v:plan-1|stop-1") < keys.index("s:twice")
+    assert picture(p) == (10, 10 + 5 + 90 + 1, None)
+    for kept in range(len(writes) + 1):  # the changelog keeps a prefix; the batch's offsets were not committed
+        recovered = {key: value for _, key, value in writes[:kept]}
+        assert picture(fold_batch(recovered)[0]) == picture(p), f"{kept} of {len(writes)} writes kept"
