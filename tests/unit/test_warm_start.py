@@ -1,6 +1,7 @@
 """The PyVRP warm start and the product planner (plan_routes) on small problems whose answers can be checked by hand."""
 
 import itertools
+import json
 import random
 import time
 
@@ -174,3 +175,28 @@ def test_plan_routes_falls_back_to_or_tools_when_pyvrp_cannot_represent_the_prob
     solution = plan_routes(problem, 0.5)
     assert solution.feasible and not solution.dropped
 
+
+
+def test_greenlane_route_solve_prints_the_plan_of_plan_routes(tmp_path, capsys):
+    from infra.cli import main
+
+    path = tmp_path / "tiny.txt"
+    path.write_text("""TINY
+
+VEHICLE
+NUMBER     CAPACITY
+  2         20
+
+CUSTOMER
+CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
+
+    0      0          0          0          0       1000          0
+    1      3          4         10          0       1000         10
+    2      6          8         10          0       1000         10
+    3     -3         -4         15          0       1000         10
+""")
+    main(["route", "solve", str(path), "--time-limit", "0.5"])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["instance"] == "TINY" and line["feasible"] and line["vehicles"] == 2
+    assert abs(line["distance"] - 30.0) < 1e-6  # 0→1→2→0 = 5+5+10, 0→3→0 = 10
+    assert sorted(map(sorted, line["routes"])) == [[1, 2], [3]]
