@@ -317,9 +317,9 @@ def table(rows: list[dict[str, Any]], means: dict[str, dict[str, Any]], solvers:
         head += f" | {name + ' dist':>11} {'veh':>4} {'gap':>8}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        line = (f"{r['instance']:10} {r['customers']:>5} {r['time_limit_s']:>4.0f} {r['bks']['distance']:>10.2f} "
-                f"{r['bks']['vehicles']:>4}" + ("*" if r["bks"]["objective"] == "hier" else ""))
-        line = line.ljust(len(f"{'':10} {'':>5} {'':>4} {'':>10} {'':>4}") + 1)
+        star = "*" if r["bks"]["objective"] == "hier" else " "
+        line = (f"{r['instance']:10} {r['customers']:>5} {r['time_limit_s']:>4.0f} {r['bks']['distance']:>10.2f}"
+                f"{star}{r['bks']['vehicles']:>4} ")
         for name in solvers:
             s = r["solvers"][name]
             if s.get("feasible"):
