@@ -2,6 +2,13 @@
 
 Plain data in, plain data out; only OR-Tools (GLOP) and the standard library. Quantities are in each item's unit
 and may be fractional (a plan, not a pick list); kg and km come from the item catalogue and the source legs.
+
+The objective, in order: raise the smallest days of supply / vulnerability over every (zone, item), then the next
+smallest, and so on (water-filling), never beyond the target days; then, with those levels held, ship the fewest
+kg·km. A (zone, item) left below target gets one reason, the first that applies: zone_unreachable (closed, or no
+source has a road to it), no_stock (no source with a road holds the item, or all of it is spent), no_time (the
+sources in time are spent or absent but later ones still hold it), no_vehicle_capacity (stock remains in time but
+the transport cap is spent), and for the baselines only not_allocated (stock and capacity remained unsent).
 """
 
 from __future__ import annotations
@@ -366,6 +373,7 @@ def finish(net: Network, quantities: dict[Key, float], policy: str) -> Allocatio
         return s.stock.get(code, 0.0) - shipped[(s.source_id, code)]
 
     def reason(zone: ZoneNeed, item: ItemInfo) -> Reason:
+        """The first cause that applies, in the order the module docstring gives."""
         routed = [s for s in problem.sources if s.legs.get(zone.zone_id) is not None]
         if not zone.reachable or not routed:
             return "zone_unreachable"
