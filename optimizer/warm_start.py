@@ -16,13 +16,13 @@ or None when PyVRP found no feasible solution (or the problem cannot be represen
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxRuntime
 
 from .model import RoutingProblem, Stop, StopKind
 
@@ -113,14 +113,32 @@ def routes_from_pyvrp(model: PyVRPModel, problem: RoutingProblem, solution: pyvr
     return routes
 
 
+class _Budget:
+    """PyVRP stopping criterion: the time is up, or half of it has gone by without any feasible solution (then the
+    rest is better spent by OR-Tools on a first solution of its own)."""
+
+    NO_FEASIBLE = int(np.iinfo(np.int64).max)  # the cost PyVRP reports while its best solution is infeasible
+
+    def __init__(self, seconds: float, give_up_share: float = 0.5) -> None:
+        self.seconds, self.give_up_s = seconds, seconds * give_up_share
+        self.start = time.perf_counter()
+
+    def __call__(self, best_cost: int) -> bool:
+        elapsed = time.perf_counter() - self.start
+        return elapsed >= self.seconds or (best_cost >= self.NO_FEASIBLE and elapsed >= self.give_up_s)
+
+
 def pyvrp_routes(problem: RoutingProblem, time_limit_s: float, seed: int = 0) -> list[list[str]] | None:
-    """Run PyVRP (one thread) for `time_limit_s` seconds; stop ids per vehicle, or None (no feasible solution)."""
+    """Run PyVRP (one thread) for `time_limit_s` seconds, translation included; stop ids per vehicle, or None (the
+    problem cannot be represented exactly, or no feasible solution by half the time)."""
+    start = time.perf_counter()
     model = to_pyvrp(problem)
     if model is None:
         return None
+    budget = _Budget(max(time_limit_s - (time.perf_counter() - start), 0.01))
     with warnings.catch_warnings():  # PyVRP warns when it struggles to find a feasible solution: None says as much
         warnings.simplefilter("ignore", category=PenaltyBoundWarning)
-        result = pyvrp.solve(model.data, MaxRuntime(max(time_limit_s, 0.01)), seed=seed, collect_stats=False)
+        result = pyvrp.solve(model.data, budget, seed=seed, collect_stats=False)
     if not result.best.is_feasible():
         return None
     return routes_from_pyvrp(model, problem, result.best)
