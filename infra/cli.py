@@ -55,6 +55,24 @@ def _streams(args: argparse.Namespace) -> None:
     main()
 
 
+def _optimizer(_: argparse.Namespace) -> None:
+    import signal
+
+    from infra.settings import get_settings
+    from services.bootstrap import bootstrap
+    from services.plan_worker import PlanWorker
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    container = bootstrap(settings, producer_name="optimizer")
+    worker = PlanWorker(settings.kafka_bootstrap, container.topics, settings.optimizer_group,
+                        settings.streams_app_id, container.plan_store, container.planner,
+                        lambda key, value: container.publisher.send_raw(container.topics.dead_letter, key, value),
+                        heartbeat=settings.optimizer_heartbeat_file)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
+    worker.run()
+
+
 def _route_solve(args: argparse.Namespace) -> None:
     import json
     from pathlib import Path
@@ -93,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     streams.add_argument("faust_args", nargs=argparse.REMAINDER, help="arguments for faust (default: worker)")
     streams.set_defaults(run=_streams)
     dlq.register(sub)
+    sub.add_parser("optimizer", help="run an optimizer worker: plan requests in, plans out").set_defaults(
+        run=_optimizer)
     route = sub.add_parser("route", help="vehicle routing tools")
     route_sub = route.add_subparsers(dest="action", required=True)
     route_solve = route_sub.add_parser("solve", help="solve a Solomon-format VRPTW instance; prints one JSON line")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment of a child process configured with these settings."""
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
-        env[f"GREENLANE_{name.upper()}"] = str(value)
+        if value is None:
+            env.pop(f"GREENLANE_{name.upper()}", None)
+        else:
+            env[f"GREENLANE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
     return env
 
 
@@ -84,3 +88,10 @@ def api_server(settings: Settings, log_path: Path) -> ManagedProcess:
     server = ManagedProcess(["api"], settings, log_path)
     server.wait_for_http(f"http://{settings.api_host}:{settings.api_port}/health")
     return server
+
+
+def optimizer_worker(settings: Settings, log_path: Path) -> ManagedProcess:
+    """An optimizer worker, returned once it consumes plan requests."""
+    worker = ManagedProcess(["optimizer"], settings, log_path)
+    worker.wait_for_log("optimizer worker consuming")
+    return worker

@@ -36,8 +36,20 @@ class Settings(BaseSettings):
     missing_report_hours: float = Field(default=24.0, gt=0)
     plan_request_debounce_s: float = Field(default=60.0, ge=0)
     coverage_flush_ms: int = Field(default=200, ge=10, le=10_000)
+    optimizer_group: str = "greenlane-optimizer"
+    optimizer_heartbeat_file: Path = ROOT / ".local" / "optimizer.alive"
+    plan_time_limit_s: float = Field(default=20.0, gt=0, le=600)
+    curfew_start_hour: float = Field(default=18.0, ge=0, le=24)  # no vehicle drives from here ...
+    curfew_end_hour: float = Field(default=6.0, ge=0, le=24)  # ... until here, the next morning
+    target_days_of_supply: float = Field(default=7.0, gt=0)
+    osrm_url: str | None = None  # an OSRM server for road travel times; None: straight lines × circuity
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"
+
+    def driving_hours(self) -> tuple[int, int]:
+        """Seconds since midnight between which vehicles may drive: from the curfew's end to its start."""
+        end = self.curfew_start_hour if self.curfew_start_hour > self.curfew_end_hour else 24.0
+        return round(self.curfew_end_hour * 3600), round(end * 3600)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

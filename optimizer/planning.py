@@ -202,6 +202,7 @@ def plan(data: PlanningInput, travel: TravelTimes, time_limit_s: float = 30.0,
             continue
         share = max(1.0, time_limit_s * len(members) / max(1, len(tasks)))
         jobs.append((name, members, vehicles, share))
+    jobs.sort(key=lambda job: -len(job[1]))  # big ones first, so parallel workers finish together
     results = _run(jobs, data, travel, pairs, workers)
     routes: list[VehicleRoute] = []
     for (_, members, vehicles, _), (built, solution) in zip(jobs, results, strict=True):
@@ -425,9 +426,9 @@ def _run(jobs: list[tuple[str, list[_Task], list[PlanVehicle], float]], data: Pl
          travel: TravelTimes, pairs: list[tuple[str, str]], workers: int | None
          ) -> list[tuple[_Built, RoutingSolution]]:
     """Sub-problems are independent: solve them side by side, one process per CPU."""
-    workers = min(len(jobs), workers or os.cpu_count() or 1)
-    args = [(members, vehicles, seconds / max(1, workers) * min(workers, len(jobs)))
-            for _, members, vehicles, seconds in jobs]
+    workers = max(1, min(len(jobs), workers or os.cpu_count() or 1))
+    # Shares of the time limit were cut for one process; with several, each sub-problem may search longer.
+    args = [(members, vehicles, seconds * workers) for _, members, vehicles, seconds in jobs]
     if workers <= 1:
         return [_solve_one(a, data, travel, pairs) for a in args]
     with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from .adapters.db import make_engine
 from .adapters.geodata import read_catalogue
 from .adapters.kafka import KafkaPublisher
+from .adapters.plans import PlanStore
 from .adapters.projections import Projections
 from .adapters.repositories import AdminRepository, PlaceRepository, ZoneRepository
 from .adapters.zone_index import ZoneIndex
@@ -20,6 +21,7 @@ from .district import DistrictProcessor
 from .domain.admin import AdminCatalogue
 from .domain.alerts import PriceRule, ShortageRule
 from .domain.items import Catalogue, default_catalogue
+from .planner import Planner
 from .topics import Topics
 
 if TYPE_CHECKING:
@@ -38,6 +40,10 @@ class Container:
     shortage: ShortageRule = field(default_factory=ShortageRule)
     prices: PriceRule = field(default_factory=PriceRule)
     plan_debounce_s: float = 60.0
+    plan_time_limit_s: float = 20.0
+    driving_hours: tuple[int, int] = (6 * 3600, 18 * 3600)
+    target_days: float = 7.0
+    osrm_url: str | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -77,6 +83,17 @@ class Container:
     def projections(self) -> Projections:
         return Projections(self.engine)
 
+    @cached_property
+    def plan_store(self) -> PlanStore:
+        return PlanStore(self.engine)
+
+    @cached_property
+    def planner(self) -> Planner:
+        from optimizer.travel import travel_times
+
+        return Planner(self.items, travel_times(self.osrm_url), self.plan_time_limit_s, self.driving_hours,
+                       self.target_days)
+
 
 def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container:
     """Build the container from the settings an entry point read."""
@@ -86,4 +103,6 @@ def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container
                      shortage=ShortageRule(settings.shortage_days, settings.shortage_days_perishable,
                                            dict(settings.shortage_days_by_item)),
                      prices=PriceRule(margin=settings.price_alert_margin),
-                     plan_debounce_s=settings.plan_request_debounce_s)
+                     plan_debounce_s=settings.plan_request_debounce_s, plan_time_limit_s=settings.plan_time_limit_s,
+                     driving_hours=settings.driving_hours(),
+                     target_days=settings.target_days_of_supply, osrm_url=settings.osrm_url)

@@ -89,7 +89,7 @@ def container(settings):  # type: ignore[no-untyped-def]
     built = bootstrap(settings, producer_name="tests")
     with built.engine.begin() as conn:  # each run starts from empty state and fresh topics
         conn.execute(text("TRUNCATE coverage, shortage_alerts, price_alerts, plan_requests, produce_offers, zones, "
-                          "sales_points, checkpoints, vehicles, depots"))
+                          "sales_points, checkpoints, vehicles, depots, plans, plan_stops, plan_unserved"))
     built.admin_units.upsert(read_units(settings.geodata_dir, ("79",)))
     yield built
     from services.adapters.kafka import delete_topics, list_topics

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Engine, Row, Table, and_, func, select, up
 from sqlalchemy.dialects.postgresql import insert
 
 from services.domain.admin import AdminUnit
-from services.domain.errors import DomainError
+from services.domain.errors import DomainError, InvalidValue, UnknownReference
 from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours, SalesPoint, SalesPointKind, SalesPointStatus
@@ -134,6 +134,15 @@ class PlaceRepository:
                  "closes": d.hours.closes, "geom": point_to_db(d.location)} for d in depots]
         self._upsert(t.depots, rows, "depot_id")
 
+    def set_depot_stock(self, depot_id: str, stock: dict[str, float]) -> None:
+        """The depot's stock on hand, in item units (the record the planner allocates from)."""
+        if any(q < 0 for q in stock.values()):
+            raise InvalidValue("stock", "must not be negative")
+        with self.engine.begin() as conn:
+            done = conn.execute(update(t.depots).where(t.depots.c.depot_id == depot_id).values(stock=stock))
+        if done.rowcount == 0:
+            raise UnknownReference("depot_id", depot_id)
+
     def add_checkpoints(self, checkpoints: Iterable[Checkpoint]) -> None:
         rows = [{"checkpoint_id": c.checkpoint_id, "zone_id": c.zone_id, "name": c.name,
                  "handover_minutes": c.handover_minutes, "geom": point_to_db(c.location)} for c in checkpoints]
@@ -142,7 +151,8 @@ class PlaceRepository:
     def add_vehicles(self, vehicles: Iterable[Vehicle]) -> None:
         rows = [{"vehicle_id": v.vehicle_id, "plate": v.plate, "capacity_kg": v.capacity_kg,
                  "capacity_m3": v.capacity_m3, "home_depot_id": v.home_depot_id, "shift_start": v.shift_start,
-                 "shift_end": v.shift_end, "green_lane_permit": v.green_lane_permit} for v in vehicles]
+                 "shift_end": v.shift_end, "green_lane_permit": v.green_lane_permit,
+                 "district_code": v.serves_district, "trips": v.trips} for v in vehicles]
         self._upsert(t.vehicles, rows, "vehicle_id")
 
     def _upsert(self, table: Table, rows: list[dict[str, Any]], key: str) -> None:

@@ -6,6 +6,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -62,6 +63,7 @@ depots = Table(
     Column("district_code", String(8), nullable=False),
     Column("opens", Time, nullable=False),
     Column("closes", Time, nullable=False),
+    Column("stock", JSONB, nullable=False, server_default="{}"),
     _geom("POINT", nullable=False),
 )
 Index("ix_depots_geom", depots.c.geom, postgresql_using="gist")
@@ -100,6 +102,8 @@ vehicles = Table(
     Column("shift_start", Time, nullable=False),
     Column("shift_end", Time, nullable=False),
     Column("green_lane_permit", Boolean, nullable=False),
+    Column("district_code", String(8), nullable=True),  # the district it serves; None: its depot's
+    Column("trips", Integer, nullable=False, server_default="2"),
 )
 
 TS = DateTime(timezone=True)
@@ -178,3 +182,48 @@ produce_offers = Table(
     _geom("POINT", nullable=False),
 )
 Index("ix_produce_offers_geom", produce_offers.c.geom, postgresql_using="gist")
+
+# Plans written by the optimizer workers.
+plans = Table(
+    "plans", metadata,
+    Column("plan_id", String(160), primary_key=True),
+    Column("district_code", String(8), nullable=False),
+    Column("request_event_id", String(128), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("plan_day", Date, nullable=False),
+    Column("snapshot_offsets", JSONB, nullable=False),
+    Column("allocation", JSONB, nullable=False),
+    Column("stats", JSONB, nullable=False),
+    Column("approved_by", String(120), nullable=True),
+    Column("approved_at", TS, nullable=True),
+)
+Index("ix_plans_district", plans.c.district_code, plans.c.created_at)
+
+plan_stops = Table(
+    "plan_stops", metadata,
+    Column("plan_id", String(160), ForeignKey("plans.plan_id", ondelete="CASCADE"), primary_key=True),
+    Column("stop_id", String(200), primary_key=True),
+    Column("order_id", String(200), nullable=False),
+    Column("vehicle_id", String(64), nullable=False),
+    Column("trip", Integer, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("eta", TS, nullable=False),
+    Column("kg", Float, nullable=False),
+    Column("m3", Float, nullable=False),
+    Column("items", JSONB, nullable=False),
+    Column("zone_id", String(64), nullable=True),
+    Column("commune_code", String(8), nullable=True),
+    Column("checkpoint_id", String(64), nullable=True),
+    _geom("POINT", nullable=False),
+)
+Index("ix_plan_stops_vehicle", plan_stops.c.plan_id, plan_stops.c.vehicle_id, plan_stops.c.sequence)
+
+plan_unserved = Table(
+    "plan_unserved", metadata,
+    Column("plan_id", String(160), ForeignKey("plans.plan_id", ondelete="CASCADE"), primary_key=True),
+    Column("order_id", String(200), primary_key=True),
+    Column("reason", String(40), nullable=False),
+    Column("detail", String(300), nullable=False),
+)

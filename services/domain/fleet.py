@@ -18,6 +18,8 @@ class Vehicle:
     shift_start: time
     shift_end: time
     green_lane_permit: bool = False
+    serves_district: str | None = None  # the district it is assigned to; None: its depot's district
+    trips: int = 2  # trips per shift, reloading at the home depot in between
 
     def __post_init__(self) -> None:
         if self.capacity_kg <= 0:
@@ -26,6 +28,8 @@ class Vehicle:
             raise InvalidValue("capacity_m3", "must be positive")
         if self.shift_end <= self.shift_start:
             raise InvalidValue("shift_end", "must be after shift_start")
+        if self.trips < 1:
+            raise InvalidValue("trips", "must be at least 1")
 
     def can_carry(self, kg: float, m3: float) -> bool:
         """Whether one load of this weight and volume fits."""

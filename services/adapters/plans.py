@@ -1,0 +1,181 @@
+"""Plans in PostGIS: the planning snapshot of a district read from the projections, and plans stored with their
+routes, unserved orders and depot reservations.
+
+Depot stock is shared by every district: a plan reserves what its allocation takes from each depot, and a plan is
+stored only if, under a lock, the reservations of every district's latest plan for the day still fit the stock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, Row, and_, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from services.planner import (
+    DepotSnapshot,
+    DistrictPlan,
+    PlanningSnapshot,
+    VehicleSnapshot,
+    ZoneSnapshot,
+    eta,
+)
+
+from ..domain.geo import Point
+from . import tables as t
+from .geometry import point_to_db
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+DEPOT_LOCK = 7_400_001  # pg advisory lock guarding depot reservations
+
+
+def _seconds(value: time) -> int:
+    return value.hour * 3600 + value.minute * 60 + value.second
+
+
+class PlanStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- the snapshot ------------------------------------------------------------------------------------------
+
+    def snapshot(self, district: str, now: datetime, offsets: dict[str, int]) -> PlanningSnapshot:
+        local = now.astimezone(LOCAL)
+        day = local.date()
+        day_start = datetime.combine(day, time(0), LOCAL)
+        with self.engine.connect() as conn:
+            zones = [self._zone(r) for r in conn.execute(self._zones_query(district))]
+            reserved = self._reserved(conn, day, exclude=district)
+            depots = [DepotSnapshot(r.depot_id, (r.lon, r.lat),
+                                    {k: max(0.0, float(q) - reserved[(r.depot_id, k)]) for k, q in r.stock.items()},
+                                    _seconds(r.opens), _seconds(r.closes))
+                      for r in conn.execute(select(t.depots.c.depot_id, t.depots.c.stock, t.depots.c.opens,
+                                                   t.depots.c.closes, func.ST_X(t.depots.c.geom).label("lon"),
+                                                   func.ST_Y(t.depots.c.geom).label("lat"))
+                                            .order_by(t.depots.c.depot_id))]
+            v, d = t.vehicles, t.depots
+            vehicles = [VehicleSnapshot(r.vehicle_id, r.home_depot_id, r.capacity_kg, r.capacity_m3,
+                                        (_seconds(r.shift_start), _seconds(r.shift_end)), r.green_lane_permit, r.trips)
+                        for r in conn.execute(
+                            select(v).join(d, d.c.depot_id == v.c.home_depot_id)
+                            .where(func.coalesce(v.c.district_code, d.c.district_code) == district)
+                            .order_by(v.c.vehicle_id))]
+            previous = self._previous(conn, district, day)
+        return PlanningSnapshot(district, day, day_start, zones, depots, vehicles, offsets, previous)
+
+    @staticmethod
+    def _zones_query(district: str) -> Any:
+        c, z, cp, a = t.coverage, t.zones, t.checkpoints, t.admin_units
+        surface = func.ST_PointOnSurface(z.c.geom)
+        checkpoint = (select(cp.c.checkpoint_id, cp.c.handover_minutes, func.ST_X(cp.c.geom).label("lon"),
+                             func.ST_Y(cp.c.geom).label("lat"))
+                      .where(cp.c.zone_id == z.c.zone_id).order_by(cp.c.checkpoint_id).limit(1)
+                      .lateral("checkpoint"))
+        commune = (select(a.c.code).where(a.c.level == "commune", func.ST_Contains(a.c.geom, surface))
+                   .limit(1).scalar_subquery())
+        return (select(c.c.area_id, c.c.district_code, c.c.people, c.c.households, c.c.vulnerable, c.c.need,
+                       c.c.stock, c.c.on_way, z.c.risk_level, func.ST_X(surface).label("lon"),
+                       func.ST_Y(surface).label("lat"), commune.label("commune_code"),
+                       checkpoint.c.checkpoint_id, checkpoint.c.handover_minutes,
+                       checkpoint.c.lon.label("cp_lon"), checkpoint.c.lat.label("cp_lat"))
+                .join(z, and_(z.c.zone_id == c.c.area_id, z.c.is_current, z.c.status == "active"))
+                .outerjoin(checkpoint, text("true"))
+                .where(c.c.level == "zone", c.c.district_code == district).order_by(c.c.area_id))
+
+    @staticmethod
+    def _zone(r: Row[Any]) -> ZoneSnapshot:
+        stock: dict[str, float] = defaultdict(float)
+        for source in (r.stock, r.on_way):
+            for item, q in source.items():
+                stock[item] += float(q)
+        vulnerable = min(r.households, max(r.vulnerable.values(), default=0))
+        return ZoneSnapshot(r.area_id, r.district_code, r.risk_level, r.people, vulnerable, r.households,
+                            {k: float(q) for k, q in r.need.items()}, dict(stock), (r.lon, r.lat),
+                            r.commune_code or "", r.checkpoint_id,
+                            (r.cp_lon, r.cp_lat) if r.checkpoint_id else None, r.handover_minutes or 20)
+
+    def _latest_plan_ids(self, conn: Any, day: date) -> dict[str, str]:
+        p = t.plans
+        rows = conn.execute(select(p.c.district_code, p.c.plan_id)
+                            .where(p.c.plan_day == day, p.c.status.in_(("proposed", "approved")))
+                            .order_by(p.c.district_code, p.c.created_at.desc())
+                            .distinct(p.c.district_code))
+        return {r.district_code: r.plan_id for r in rows}
+
+    def _reserved(self, conn: Any, day: date, exclude: str) -> dict[tuple[str, str], float]:
+        reserved: dict[tuple[str, str], float] = defaultdict(float)
+        latest = [pid for d, pid in self._latest_plan_ids(conn, day).items() if d != exclude]
+        for (allocation,) in conn.execute(select(t.plans.c.allocation).where(t.plans.c.plan_id.in_(latest))):
+            for depot, _, item, q in allocation.get("quantities", []):
+                reserved[(depot, item)] += q
+        return reserved
+
+    def _previous(self, conn: Any, district: str, day: date) -> dict[str, tuple[str, int]]:
+        plan_id = self._latest_plan_ids(conn, day).get(district)
+        if plan_id is None:
+            return {}
+        s = t.plan_stops
+        rows = conn.execute(select(s.c.stop_id, s.c.vehicle_id, s.c.sequence).where(s.c.plan_id == plan_id))
+        return {r.stop_id: (r.vehicle_id, r.sequence) for r in rows}
+
+    # --- plans -------------------------------------------------------------------------------------------------
+
+    def exists(self, plan_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == plan_id)).first() is not None
+
+    def save(self, plan: DistrictPlan) -> bool:
+        """Store the plan and supersede the district's earlier ones for the day. False, storing nothing, if its
+        depot reservations no longer fit the stock (another district planned meanwhile): plan again."""
+        quantities = plan.allocation["quantities"]
+        with self.engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(DEPOT_LOCK)))
+            if conn.execute(select(t.plans.c.plan_id).where(t.plans.c.plan_id == plan.plan_id)).first():
+                return True  # stored before (a redelivered request)
+            reserved = self._reserved(conn, plan.plan_day, exclude=plan.district_code)
+            stock = {r.depot_id: r.stock for r in conn.execute(select(t.depots.c.depot_id, t.depots.c.stock))}
+            for depot, _, item, q in quantities:
+                if reserved[(depot, item)] + q > float(stock.get(depot, {}).get(item, 0.0)) + 1e-6:
+                    return False
+            conn.execute(update(t.plans).where(t.plans.c.district_code == plan.district_code,
+                                               t.plans.c.plan_day == plan.plan_day,
+                                               t.plans.c.status == "proposed").values(status="superseded"))
+            conn.execute(insert(t.plans).values(
+                plan_id=plan.plan_id, district_code=plan.district_code, request_event_id=plan.request_event_id,
+                status="proposed", created_at=plan.created_at, plan_day=plan.plan_day,
+                snapshot_offsets=plan.offsets, allocation=plan.allocation, stats=plan.stats()))
+            stops = [{"plan_id": plan.plan_id, "stop_id": s.stop_id, "order_id": s.order_id,
+                      "vehicle_id": r.vehicle_id, "trip": s.trip, "sequence": s.sequence, "kind": s.kind.value,
+                      "eta": eta(plan.day_start, s.arrival_s), "kg": s.kg, "m3": s.m3,
+                      "items": plan.items_of(s.stop_id, s.order_id, s.kg) if s.order_id in plan.orders else {},
+                      "zone_id": plan.orders.get(s.order_id, {}).get("zone_id"),
+                      "commune_code": plan.orders.get(s.order_id, {}).get("commune_code"),
+                      "checkpoint_id": s.checkpoint_id, "geom": point_to_db(Point(*s.location))}
+                     for r in plan.routes.routes for s in r.stops]
+            if stops:
+                conn.execute(insert(t.plan_stops).values(stops))
+            unserved = [{"plan_id": plan.plan_id, "order_id": u.order_id, "reason": u.reason.value,
+                         "detail": u.detail[:300]} for u in plan.routes.unserved]
+            if unserved:
+                conn.execute(insert(t.plan_unserved).values(unserved))
+        return True
+
+    def latest(self, district: str) -> dict[str, Any] | None:
+        """The district's newest plan with its stops by vehicle and its unserved orders."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.plans).where(t.plans.c.district_code == district)
+                               .order_by(t.plans.c.created_at.desc()).limit(1)).first()
+            if row is None:
+                return None
+            plan = dict(row._mapping)
+            s = t.plan_stops
+            plan["stops"] = [dict(r._mapping) for r in conn.execute(
+                select(s.c.stop_id, s.c.order_id, s.c.vehicle_id, s.c.trip, s.c.sequence, s.c.kind, s.c.eta, s.c.kg,
+                       s.c["items"], s.c.zone_id, s.c.checkpoint_id).where(s.c.plan_id == plan["plan_id"])
+                .order_by(s.c.vehicle_id, s.c.sequence))]
+            plan["unserved"] = [dict(r._mapping) for r in conn.execute(
+                select(t.plan_unserved).where(t.plan_unserved.c.plan_id == plan["plan_id"]))]
+        return plan

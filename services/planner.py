@@ -1,0 +1,229 @@
+"""Planning a district: a snapshot of its zones, depots and fleet in; allocation, routes and the planned
+deliveries out. Framework-free: the optimizer worker reads the snapshot and stores what comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from optimizer.allocation import AllocationProblem, ItemInfo, Source, ZoneNeed, allocate
+from optimizer.model import StopKind
+from optimizer.planning import (
+    LonLat,
+    Order,
+    PlanningInput,
+    PlanVehicle,
+    Priority,
+    RoutePlan,
+    TravelTimes,
+    ZoneAccess,
+    plan,
+)
+
+from .domain.events import DeliveryPlanned
+from .domain.geo import Point
+from .domain.items import Catalogue, Item
+
+PERISHABLE_RIDE_S = 3 * 3600  # fresh food spends at most three hours on a truck
+RED_RISK = 4  # vehicles stop at the checkpoint
+PERMIT_RISK = 3  # green-lane permit needed
+
+
+@dataclass(frozen=True)
+class ZoneSnapshot:
+    zone_id: str
+    district_code: str
+    risk_level: int
+    people: int
+    vulnerable_households: int
+    households: int
+    daily_need: dict[str, float]
+    stock: dict[str, float]  # in the zone and already on the way
+    drop_point: LonLat
+    commune_code: str  # of the drop point
+    checkpoint_id: str | None = None
+    checkpoint: LonLat | None = None
+    handover_minutes: int = 20
+
+
+@dataclass(frozen=True)
+class DepotSnapshot:
+    depot_id: str
+    location: LonLat
+    stock: dict[str, float]
+    opens_s: int
+    closes_s: int
+
+
+@dataclass(frozen=True)
+class VehicleSnapshot:
+    vehicle_id: str
+    depot_id: str
+    capacity_kg: float
+    capacity_m3: float
+    shift: tuple[int, int]  # seconds since midnight of the plan day
+    green_lane_permit: bool
+    trips: int
+
+
+@dataclass(frozen=True)
+class PlanningSnapshot:
+    district_code: str
+    plan_day: date
+    day_start: datetime  # local midnight of the plan day
+    zones: list[ZoneSnapshot]
+    depots: list[DepotSnapshot]
+    vehicles: list[VehicleSnapshot]
+    offsets: dict[str, int] = field(default_factory=dict)  # topic/partition → offset the picture was built from
+    previous: dict[str, tuple[str, int]] = field(default_factory=dict)  # latest plan: stop → (vehicle, position)
+
+
+@dataclass
+class DistrictPlan:
+    plan_id: str
+    district_code: str
+    request_event_id: str
+    created_at: datetime
+    plan_day: date
+    day_start: datetime
+    offsets: dict[str, int]
+    allocation: dict[str, Any]
+    routes: RoutePlan
+    orders: dict[str, dict[str, Any]]  # order id → zone, commune, items
+    solve_s: float
+
+    def stats(self) -> dict[str, Any]:
+        served = [s for r in self.routes.routes for s in r.stops]
+        return {"distance_km": round(self.routes.distance_m / 1000, 1),
+                "vehicles_used": sum(1 for r in self.routes.routes if r.stops), "stops": len(served),
+                "unserved": len(self.routes.unserved), "sub_problems": self.routes.sub_problems,
+                "changed_vehicle": self.routes.changed_vehicle, "changed_order": self.routes.changed_order,
+                "solve_s": round(self.solve_s, 2)}
+
+    def items_of(self, stop_id: str, order_id: str, kg: float) -> dict[str, float]:
+        """A split order's piece carries its share of each item."""
+        order = self.orders[order_id]
+        share = kg / order["kg"] if order["kg"] else 1.0
+        return {item: round(q * share, 3) for item, q in order["items"].items()}
+
+    def deliveries(self) -> list[DeliveryPlanned]:
+        """One event per drop: the coverage picture counts these goods as on their way."""
+        out = []
+        for route in self.routes.routes:
+            for stop in route.stops:
+                if stop.kind is not StopKind.DROP:
+                    continue
+                order = self.orders[stop.order_id]
+                out.append(DeliveryPlanned(
+                    event_id=f"{self.plan_id}:{stop.stop_id}", occurred_at=self.created_at,
+                    district_code=order["district_code"], plan_id=self.plan_id, stop_id=stop.stop_id,
+                    commune_code=order["commune_code"], location=Point(*stop.location),
+                    quantities=self.items_of(stop.stop_id, stop.order_id, stop.kg), zone_id=order["zone_id"]))
+        return out
+
+
+@dataclass
+class Planner:
+    items: Catalogue
+    travel: TravelTimes
+    time_limit_s: float = 30.0
+    driving_hours: tuple[int, int] = (6 * 3600, 18 * 3600)  # outside: curfew
+    target_days: float = 7.0
+    vulnerable_reserve_share: float = 0.2
+
+    def plan(self, snapshot: PlanningSnapshot, request_event_id: str, now: datetime) -> DistrictPlan:
+        started = time.monotonic()
+        allocation = self._allocate(snapshot)
+        orders, details = self._orders(snapshot, allocation.quantities)
+        vehicles = [PlanVehicle(v.vehicle_id, _depot(snapshot, v.depot_id).location, v.capacity_kg, v.capacity_m3,
+                                v.shift, v.green_lane_permit, snapshot.district_code, v.trips, depot_id=v.depot_id)
+                    for v in snapshot.vehicles]
+        zones = {z.zone_id: ZoneAccess(z.zone_id, red=z.risk_level >= RED_RISK, permit_only=z.risk_level >= PERMIT_RISK,
+                                       checkpoint_id=z.checkpoint_id, checkpoint=z.checkpoint,
+                                       handover_s=z.handover_minutes * 60) for z in snapshot.zones}
+        routes = plan(PlanningInput(orders, vehicles, zones, driving_hours=self.driving_hours,
+                                    previous=snapshot.previous), self.travel, self.time_limit_s)
+        return DistrictPlan(
+            plan_id=f"plan-{snapshot.district_code}-{request_event_id}", district_code=snapshot.district_code,
+            request_event_id=request_event_id, created_at=now, plan_day=snapshot.plan_day,
+            day_start=snapshot.day_start, offsets=snapshot.offsets,
+            allocation={"min_days_before": _min(allocation.days_before), "min_days_after": _min(allocation.days_after),
+                        "shortfalls": [{"zone_id": s.zone_id, "item": s.item, "missing": round(s.missing, 2),
+                                        "days": round(s.days, 2), "reason": s.reason} for s in allocation.shortfalls],
+                        "transport_kg_km": round(allocation.transport_kg_km, 1),
+                        "quantities": [[src, zone, item, round(q, 3)] for (src, zone, item), q
+                                       in sorted(allocation.quantities.items()) if q > 1e-3]},
+            routes=routes, orders=details, solve_s=time.monotonic() - started)
+
+    def _allocate(self, snapshot: PlanningSnapshot) -> Any:
+        points = [d.location for d in snapshot.depots] + [_target(z) for z in snapshot.zones]
+        matrix = self.travel.matrix(points, depart_at_hour=self.driving_hours[0] / 3600) if points else None
+        sources = []
+        for i, depot in enumerate(snapshot.depots):
+            legs: dict[str, tuple[float, float] | None] = {}
+            for j, zone in enumerate(snapshot.zones, start=len(snapshot.depots)):
+                assert matrix is not None
+                legs[zone.zone_id] = (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60)
+            sources.append(Source(depot.depot_id, "depot", {k: v for k, v in depot.stock.items() if k in self.items},
+                                  legs))
+        capacity = sum(v.capacity_kg * v.trips for v in snapshot.vehicles)
+        needs = [ZoneNeed(z.zone_id, z.district_code, z.people, z.daily_need, z.stock,
+                          vulnerable_people=round(z.people * z.vulnerable_households / max(1, z.households)),
+                          vulnerability=1.0 + z.vulnerable_households / max(1, z.households),
+                          reachable=z.risk_level < RED_RISK or z.checkpoint is not None)
+                 for z in snapshot.zones]
+        problem = AllocationProblem(needs, sources, [ItemInfo.of(i) for i in self.items],
+                                    horizon_hours=(self.driving_hours[1] - self.driving_hours[0]) / 3600,
+                                    transport_capacity_kg=capacity, target_days=self.target_days,
+                                    vulnerable_reserve_share=self.vulnerable_reserve_share)
+        return allocate(problem)
+
+    def _orders(self, snapshot: PlanningSnapshot, quantities: dict[tuple[str, str, str], float]
+                ) -> tuple[list[Order], dict[str, dict[str, Any]]]:
+        """One order per depot, zone and kind of goods: medicine, perishables, the rest."""
+        grouped: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
+        for (source, zone_id, code), quantity in quantities.items():
+            if quantity > 1e-6:
+                grouped[(source, zone_id, _kind(self.items.get(code)))][code] = quantity
+        zones = {z.zone_id: z for z in snapshot.zones}
+        orders, details = [], {}
+        for (source, zone_id, kind), goods in sorted(grouped.items()):
+            zone, depot = zones[zone_id], _depot(snapshot, source)
+            kg = sum(q * self.items.get(c).kg_per_unit for c, q in goods.items())
+            m3 = sum(q * self.items.get(c).m3_per_unit for c, q in goods.items())
+            vulnerable = zone.vulnerable_households / max(1, zone.households) >= 0.2
+            priority = (Priority.MEDICINE if kind == "medicine" else
+                        Priority.VULNERABLE if vulnerable else Priority.NORMAL)
+            order_id = f"{source}>{zone_id}:{kind}"
+            orders.append(Order(order_id, snapshot.district_code, zone.drop_point, kg, m3,
+                                (depot.opens_s, depot.closes_s + 4 * 3600), zone_id=zone_id, priority=priority,
+                                max_ride_s=PERISHABLE_RIDE_S if kind == "perishable" else None, source_id=source))
+            details[order_id] = {"zone_id": zone_id, "commune_code": zone.commune_code, "kg": kg,
+                                 "district_code": zone.district_code,
+                                 "items": {c: round(q, 3) for c, q in goods.items()}}
+        return orders, details
+
+
+def _kind(item: Item) -> str:
+    return "medicine" if item.medicine else "perishable" if item.perishable and (item.shelf_life_days or 0) <= 7 \
+        else "dry"
+
+
+def _depot(snapshot: PlanningSnapshot, depot_id: str) -> DepotSnapshot:
+    return next(d for d in snapshot.depots if d.depot_id == depot_id)
+
+
+def _target(zone: ZoneSnapshot) -> LonLat:
+    return zone.checkpoint if zone.risk_level >= RED_RISK and zone.checkpoint else zone.drop_point
+
+
+def _min(days: dict[Any, float]) -> float | None:
+    return round(min(days.values()), 2) if days else None
+
+
+def eta(day_start: datetime, seconds: int) -> datetime:
+    return day_start + timedelta(seconds=seconds)

@@ -1,0 +1,92 @@
+"""The optimizer worker on the real servers: a plan request in, a stored plan out, traced to its snapshot."""
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from infra.processes import optimizer_worker
+from services.adapters import tables as t
+from services.domain.events import AreaCoverage, PlanRequested
+from services.domain.fleet import Vehicle
+from services.domain.geo import MultiPolygon, Point
+from services.domain.places import Checkpoint, Depot, OpeningHours
+from services.domain.zones import RiskLevel, Zone
+from tests.conftest import wait_until
+
+NOW = datetime.now(UTC)
+HOURS = OpeningHours(time(5), time(20))
+
+
+def square(lon: float, lat: float, half: float) -> MultiPolygon:
+    ring = [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half],
+            [lon - half, lat - half]]
+    return MultiPolygon.from_geojson({"type": "Polygon", "coordinates": [ring]})
+
+
+def coverage(zone_id: str, people: int, rice_stock: float) -> AreaCoverage:
+    need = {"rice": people * 0.4, "water": people * 2.0}
+    return AreaCoverage(event_id=f"cov-{zone_id}", occurred_at=NOW, level="zone", area_id=zone_id,
+                        district_code="760", zone_id=zone_id, households=people // 3, people=people,
+                        vulnerable={"elderly_alone": people // 30}, need=need, stock={"rice": rice_stock},
+                        on_way={}, days_of_supply={"rice": rice_stock / need["rice"], "water": 0.0},
+                        last_report_at=NOW, max_event_at=NOW)
+
+
+def plans_for(engine, district: str) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(t.plans).where(t.plans.c.district_code == district).order_by(t.plans.c.created_at))]
+
+
+def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container, settings, run_id, tmp_path):
+    red, green = f"red-{run_id}", f"green-{run_id}"
+    container.zones.add(Zone(red, "Chợ Bến Thành", "760", square(106.6981, 10.7725, 0.002), RiskLevel.VERY_HIGH,
+                             valid_from=NOW))
+    container.zones.add(Zone(green, "Phường Đa Kao", "760", square(106.6970, 10.7880, 0.002), RiskLevel.LOW,
+                             valid_from=NOW))
+    checkpoint = Checkpoint(f"cp-{run_id}", red, "Lê Lợi gate", Point(106.6960, 10.7725), handover_minutes=15)
+    container.places.add_checkpoints([checkpoint])
+    container.projections.coverage([coverage(red, 3000, 0.0), coverage(green, 1500, 600.0)])
+    depot = Depot(f"dep-{run_id}", "Bình Điền market", Point(106.6100, 10.7000), "760", HOURS)
+    container.places.add_depots([depot])
+    container.places.set_depot_stock(depot.depot_id, {"rice": 2400.0, "water": 50_000.0})
+    container.places.add_vehicles([Vehicle(f"truck-{run_id}-{i}", f"51C-{i}", 2000.0, 12.0, depot.depot_id,
+                                           time(6), time(18), green_lane_permit=True, serves_district="760")
+                                   for i in range(3)])
+    request = PlanRequested(event_id=f"req-{run_id}", occurred_at=NOW, district_code="760",
+                            reasons=["shortage risk"])
+    container.publisher.publish(container.topics.plan_requests, "760", request)
+    container.publisher.publish(container.topics.plan_requests, "760", request)  # a redelivery
+    container.publisher.send_raw(container.topics.plan_requests, b"760", b"{not json")
+    worker = optimizer_worker(settings.model_copy(update={"plan_time_limit_s": 3.0}), tmp_path / "optimizer.log")
+    try:
+        wait_until(lambda: plans_for(container.engine, "760"), timeout_s=90)
+        stored = container.plan_store.latest("760")
+        assert stored["request_event_id"] == request.event_id
+        assert any(k.startswith(container.topics.plan_requests + "/") for k in stored["snapshot_offsets"])
+        # Rice is scarce: 2,400 kg for 4,500 people (1,800 kg/day); the red zone starts with none, so it gets
+        # more, and both end with the same days of supply.
+        quantities = stored["allocation"]["quantities"]
+        rice = {zone: q for depot_id, zone, item, q in quantities if item == "rice"}
+        assert sum(rice.values()) <= 2400.0 + 1e-6
+        days_red = rice[red] / 1200.0
+        days_green = (600.0 + rice[green]) / 600.0
+        assert abs(days_red - days_green) < 0.05
+        drops = [s for s in stored["stops"] if s["zone_id"] == red]
+        assert drops and all(s["checkpoint_id"] == checkpoint.checkpoint_id for s in drops)
+        local = [s["eta"].astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) for s in stored["stops"]]
+        assert all(6 <= at.hour < 18 for at in local)  # curfew from 18:00 to 06:00
+        assert {s["vehicle_id"] for s in stored["stops"]} <= {f"truck-{run_id}-{i}" for i in range(3)}
+        assert stored["stats"]["stops"] == len(stored["stops"])
+
+        second = PlanRequested(event_id=f"req2-{run_id}", occurred_at=NOW, district_code="760", reasons=["again"])
+        container.publisher.publish(container.topics.plan_requests, "760", second)
+        wait_until(lambda: len(plans_for(container.engine, "760")) == 2, timeout_s=90)
+        first, latest = plans_for(container.engine, "760")
+        assert (first["status"], latest["status"]) == ("superseded", "proposed")
+        assert latest["stats"]["changed_vehicle"] >= 0 and "changed_order" in latest["stats"]
+    finally:
+        worker.stop()
+    log = (tmp_path / "optimizer.log").read_text()
+    assert "dead-letter" in log and len(plans_for(container.engine, "760")) == 2
