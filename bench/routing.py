@@ -391,11 +391,42 @@ def markdown(result: dict[str, Any]) -> str:
                          f"{s_['gap_pct']:.2f}% ({s_['distance']:.0f}, {s_['vehicles']} veh)" if s_.get("feasible")
                          else "infeasible" for s_ in (big["solvers"][s] for s in solvers)) + " |")
     lines.append("")
+    lines += [f"* {line}" for line in targets(result)]
+    lines.append("")
     lines.append(f"Measured {result['finished_at'][:10]} on this machine ({result['machine']['cpus']} cores), commit "
                  f"{result['commit']}, OR-Tools {result['versions']['ortools']}, PyVRP {result['versions']['pyvrp']}, "
                  f"pyvroom {result['versions']['pyvroom']}. Gap = mean over the group of (distance − BKS) / BKS; "
                  "(veh) = mean vehicles used.")
     return "\n".join(lines)
+
+
+def targets(result: dict[str, Any]) -> list[str]:
+    """Issue #4's targets against the measured numbers (only those this run measured)."""
+    found = []
+    solomon = result["means"].get("solomon")
+    if solomon and "ours" in solomon:
+        gap = solomon["ours"]["mean_gap_pct"]
+        measured = solomon["instances"] == 56 and solomon["time_limits_s"] == [10.0]
+        met = gap is not None and gap <= 1.0 and solomon["ours"]["feasible"] == solomon["instances"]
+        verdict = ("met" if met else "missed") if measured else "not measured (another set or time limit)"
+        found.append(f"Solomon 100, mean gap at most 1 % at 10 s: {verdict}, "
+                     f"{_pct(gap)} over {solomon['ours']['feasible']} feasible of {solomon['instances']} instances "
+                     f"at {'/'.join(f'{t:g}' for t in solomon['time_limits_s'])} s")
+    big = next((r for r in result["instances"] if r["instance"] == "r1_10_1"), None)
+    if big is not None and {"ours", "pyvrp", "vroom"} <= set(big["solvers"]):
+        ours, pyvrp, vroom = (big["solvers"][s].get("gap_pct") for s in ("ours", "pyvrp", "vroom"))
+        if ours is None:
+            found.append(f"r1_10_1 at {big['time_limit_s']:g} s: missed, our routes were infeasible")
+        else:
+            beat = vroom is None or ours < vroom
+            close = pyvrp is None or ours - pyvrp <= 2.0
+            found.append(f"r1_10_1 at {big['time_limit_s']:g} s"
+                         f"{'' if big['time_limit_s'] == 60 else ' (the targets are at 60 s)'}, "
+                         f"better than VROOM: {'met' if beat else 'missed'} "
+                         f"({ours:.2f} % against {_pct(vroom)}); within 2 points of PyVRP: "
+                         f"{'met' if close else 'missed'} ({ours - pyvrp if pyvrp is not None else 0:+.2f} points, "
+                         f"PyVRP {_pct(pyvrp)})")
+    return found
 
 
 def _git_commit() -> str | None:
