@@ -5,13 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install up down status lint unit integration test demo bench bench-streams bench-routing clean-data
+.PHONY: help install up down status lint unit integration test demo bench bench-streams bench-routing bench-plan clean-data
 
 help:
 	@echo "make demo   - start Kafka + PostGIS, load Hồ Chí Minh City, push demand through the system"
 	@echo "make test   - lint, type-check, unit and integration tests on the real servers"
 	@echo "make up | down | status - the local Kafka and PostGIS servers"
-	@echo "make bench  - benchmarks (bench-streams: stream throughput and latency, issue #3)"
+	@echo "make bench  - benchmarks: bench-streams (stream throughput, latency), bench-plan (city-scale plan), bench-routing (vs best-known, PyVRP, VROOM)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -48,7 +48,7 @@ demo: $(STAMP) up
 	$(BIN)/greenlane topics create
 	$(BIN)/greenlane demo
 
-bench: bench-streams
+bench: bench-streams bench-plan bench-routing
 
 bench-streams: $(STAMP) up
 	$(BIN)/python -m bench.streams $(BENCH_ARGS)
@@ -57,6 +57,10 @@ bench-streams: $(STAMP) up
 # defaults; BENCH_ARGS="--quick" for a 2-minute look, or e.g. BENCH_ARGS="--instances r1_10_1".
 bench-routing: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m bench.routing $(BENCH_ARGS)
+
+# A Hồ Chí Minh City-scale plan: ~3,000 stops, 300 vehicles, 22 districts, against 60 s (issue #4); no servers.
+bench-plan: $(STAMP)
+	$(BIN)/python -m bench.city_plan $(BENCH_ARGS)
 
 clean-data: down
 	rm -rf .local

@@ -29,6 +29,7 @@ from .routing import SearchOptions, solve
 LonLat = tuple[float, float]
 PENALTY_UNIT = 10_000_000  # dropping the least important stop costs as much as 10,000 km of driving
 MAX_STOPS_PER_PROBLEM = 150
+MAIN_PASS_SHARE = 0.85  # of the time limit; the rest gives left-out stops a second chance with idle vehicles
 
 
 class Priority(IntEnum):
@@ -189,28 +190,50 @@ class _Task:
 
 def plan(data: PlanningInput, travel: TravelTimes, time_limit_s: float = 30.0,
          max_stops: int = MAX_STOPS_PER_PROBLEM, workers: int | None = None) -> RoutePlan:
-    """Plan the day: tasks → groups (district, then clusters) → one routing problem per group, solved apart."""
+    """Plan the day: tasks → groups (district, then clusters) → one routing problem per group, solved apart.
+    Then stops left out for lack of room get a second chance with the vehicles no group used."""
     tasks, pairs, unserved = _tasks(data)
-    groups = _groups(tasks, max_stops)
-    fleet = _assign_vehicles(groups, data)
+    first_s = time_limit_s * (1.0 if len(data.vehicles) <= 1 else MAIN_PASS_SHARE)
+    routes, left, jobs = _pass(tasks, list(data.vehicles), data, travel, pairs, first_s, max_stops, workers)
+    used = {r.vehicle_id for r in routes if r.stops}
+    idle = [v for v in data.vehicles if v.vehicle_id not in used]
+    retry_orders = {u.order_id for u in left if u.reason is Reason.OVERLOADED}
+    retry = [t for t in tasks if t.order_id in retry_orders]
+    if retry and idle:
+        # One group: the idle vehicles may sit anywhere in the city.
+        extra, still_left, more = _pass(retry, idle, data, travel, pairs, time_limit_s - first_s,
+                                        max(max_stops, len(retry)), workers, one_group=True)
+        routes = [r for r in routes if r.vehicle_id in used] + extra
+        left = [u for u in left if u.order_id not in retry_orders] + still_left
+        jobs += more
+    plan_ = RoutePlan(routes=routes, unserved=_unique(unserved + left), sub_problems=jobs)
+    plan_.changed_vehicle, plan_.changed_order = _changes(data.previous, routes)
+    return plan_
+
+
+def _pass(tasks: list[_Task], vehicles: list[PlanVehicle], data: PlanningInput, travel: TravelTimes,
+          pairs: list[tuple[str, str]], time_limit_s: float, max_stops: int, workers: int | None,
+          one_group: bool = False) -> tuple[list[VehicleRoute], list[Unserved], int]:
+    """Solve `tasks` with `vehicles`: routes, the orders left out with their reasons, and how many sub-problems."""
+    groups = {"all": tasks} if one_group else _groups(tasks, max_stops)
+    fleet = _assign_vehicles(groups, data, vehicles)
+    unserved: list[Unserved] = []
     jobs = []
     for name, members in groups.items():
-        vehicles = fleet.get(name, [])
-        if not vehicles:
+        mine = fleet.get(name, [])
+        if not mine:
             unserved += [Unserved(t.order_id, Reason.NO_VEHICLE_CAPACITY, f"no vehicle left for {name}")
                          for t in members if t.kind is not StopKind.DELIVERY]
             continue
         share = max(1.0, time_limit_s * len(members) / max(1, len(tasks)))
-        jobs.append((name, members, vehicles, share))
+        jobs.append((name, members, mine, share))
     jobs.sort(key=lambda job: -len(job[1]))  # big ones first, so parallel workers finish together
     results = _run(jobs, data, travel, pairs, workers)
     routes: list[VehicleRoute] = []
-    for (_, members, vehicles, _), (built, solution) in zip(jobs, results, strict=True):
+    for (_, members, mine, _), (built, solution) in zip(jobs, results, strict=True):
         routes += _routes(solution, members, built)
-        unserved += _reasons(solution.dropped, members, vehicles, built, data)
-    plan_ = RoutePlan(routes=routes, unserved=_unique(unserved), sub_problems=len(jobs))
-    plan_.changed_vehicle, plan_.changed_order = _changes(data.previous, routes)
-    return plan_
+        unserved += _reasons(solution.dropped, members, mine, built, data)
+    return routes, unserved, len(jobs)
 
 
 # --- orders to tasks -------------------------------------------------------------------------------------------
@@ -327,14 +350,15 @@ def _dist2(a: LonLat, b: LonLat) -> float:
     return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
 
 
-def _assign_vehicles(groups: dict[str, list[_Task]], data: PlanningInput) -> dict[str, list[PlanVehicle]]:
+def _assign_vehicles(groups: dict[str, list[_Task]], data: PlanningInput, vehicles: list[PlanVehicle]
+                     ) -> dict[str, list[PlanVehicle]]:
     """Share the fleet by load: each group in turn (most load per vehicle first) takes its nearest free vehicle.
     A vehicle keeps the group of its previous or loaded stops; green-lane groups get permitted vehicles first."""
     if len(groups) <= 1:
-        return {name: list(data.vehicles) for name in groups}
+        return {name: list(vehicles) for name in groups}
     fleet: dict[str, list[PlanVehicle]] = defaultdict(list)
     group_of_stop = {t.stop_id: name for name, members in groups.items() for t in members}
-    free = list(data.vehicles)
+    free = list(vehicles)
     for vehicle in list(free):
         kept = [group_of_stop[s] for s, (v, _) in data.previous.items() if v == vehicle.vehicle_id
                 and s in group_of_stop] + [group_of_stop[s] for s, v in data.loaded.items()
