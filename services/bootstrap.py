@@ -44,6 +44,7 @@ class Container:
     driving_hours: tuple[int, int] = (6 * 3600, 18 * 3600)
     target_days: float = 7.0
     osrm_url: str | None = None
+    province_code: str = "79"
 
     @cached_property
     def engine(self) -> Engine:
@@ -85,7 +86,7 @@ class Container:
 
     @cached_property
     def plan_store(self) -> PlanStore:
-        return PlanStore(self.engine)
+        return PlanStore(self.engine, self.province_code)
 
     @cached_property
     def planner(self) -> Planner:
@@ -105,4 +106,5 @@ def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container
                      prices=PriceRule(margin=settings.price_alert_margin),
                      plan_debounce_s=settings.plan_request_debounce_s, plan_time_limit_s=settings.plan_time_limit_s,
                      driving_hours=settings.driving_hours(),
-                     target_days=settings.target_days_of_supply, osrm_url=settings.osrm_url)
+                     target_days=settings.target_days_of_supply, osrm_url=settings.osrm_url,
+                     province_code=settings.province_code)

@@ -18,6 +18,7 @@ from optimizer.planning import (
     PlanningInput,
     PlanVehicle,
     Priority,
+    ProduceOffer,
     RoutePlan,
     TravelTimes,
     ZoneAccess,
@@ -31,6 +32,7 @@ from .domain.items import Catalogue, Item
 PERISHABLE_RIDE_S = 3 * 3600  # fresh food spends at most three hours on a truck
 RED_RISK = 4  # vehicles stop at the checkpoint
 PERMIT_RISK = 3  # green-lane permit needed
+PRODUCE_M3_PER_KG = 0.003  # fruit and vegetables in crates
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,18 @@ class DepotSnapshot:
     stock: dict[str, float]
     opens_s: int
     closes_s: int
+    in_province: bool = True
+
+
+@dataclass(frozen=True)
+class OfferSnapshot:
+    """Produce offered from inside a zone of the district, still available."""
+
+    offer_id: str
+    zone_id: str
+    location: LonLat
+    kg: float
+    until_s: int  # seconds since midnight of the plan day
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,40 @@ class PlanningSnapshot:
     vehicles: list[VehicleSnapshot]
     offsets: dict[str, int] = field(default_factory=dict)  # topic/partition → offset the picture was built from
     previous: dict[str, tuple[str, int]] = field(default_factory=dict)  # latest plan: stop → (vehicle, position)
+    produce: list[OfferSnapshot] = field(default_factory=list)
+
+
+class SnapshotError(ValueError):
+    """The picture cannot be planned as it is; `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def check(snapshot: PlanningSnapshot, items: Catalogue) -> None:
+    """Refuse an inconsistent picture: negative or unknown stock, vehicles without capacity or depot, depots
+    outside the province, zones with negative need."""
+    depots = {d.depot_id for d in snapshot.depots}
+    for depot in snapshot.depots:
+        if not depot.in_province:
+            raise SnapshotError(f"depots[{depot.depot_id}].location", "lies outside the province")
+        for code, quantity in depot.stock.items():
+            if code not in items:
+                raise SnapshotError(f"depots[{depot.depot_id}].stock[{code}]", "unknown item")
+            if quantity < 0:
+                raise SnapshotError(f"depots[{depot.depot_id}].stock[{code}]", f"negative stock {quantity}")
+    for vehicle in snapshot.vehicles:
+        if vehicle.capacity_kg <= 0 or vehicle.capacity_m3 <= 0:
+            raise SnapshotError(f"vehicles[{vehicle.vehicle_id}].capacity", "must be positive")
+        if vehicle.depot_id not in depots:
+            raise SnapshotError(f"vehicles[{vehicle.vehicle_id}].depot_id", f"unknown depot {vehicle.depot_id}")
+    for zone in snapshot.zones:
+        for code, quantity in zone.daily_need.items():
+            if code not in items:
+                raise SnapshotError(f"zones[{zone.zone_id}].need[{code}]", "unknown item")
+            if quantity < 0:
+                raise SnapshotError(f"zones[{zone.zone_id}].need[{code}]", f"negative need {quantity}")
 
 
 @dataclass
@@ -136,6 +184,7 @@ class Planner:
     vulnerable_reserve_share: float = 0.2
 
     def plan(self, snapshot: PlanningSnapshot, request_event_id: str, now: datetime) -> DistrictPlan:
+        check(snapshot, self.items)
         started = time.monotonic()
         allocation = self._allocate(snapshot)
         orders, details = self._orders(snapshot, allocation.quantities)
@@ -145,8 +194,9 @@ class Planner:
         zones = {z.zone_id: ZoneAccess(z.zone_id, red=z.risk_level >= RED_RISK, permit_only=z.risk_level >= PERMIT_RISK,
                                        checkpoint_id=z.checkpoint_id, checkpoint=z.checkpoint,
                                        handover_s=z.handover_minutes * 60) for z in snapshot.zones}
-        routes = plan(PlanningInput(orders, vehicles, zones, driving_hours=self.driving_hours,
-                                    previous=snapshot.previous), self.travel, self.time_limit_s)
+        routes = plan(PlanningInput(orders, vehicles, zones, produce=self._produce(snapshot),
+                                    driving_hours=self.driving_hours, previous=snapshot.previous),
+                      self.travel, self.time_limit_s)
         return DistrictPlan(
             plan_id=f"plan-{snapshot.district_code}-{request_event_id}", district_code=snapshot.district_code,
             request_event_id=request_event_id, created_at=now, plan_day=snapshot.plan_day,
@@ -182,6 +232,16 @@ class Planner:
                                     vulnerable_reserve_share=self.vulnerable_reserve_share)
         return allocate(problem)
 
+    @staticmethod
+    def _produce(snapshot: PlanningSnapshot) -> list[ProduceOffer]:
+        """Each offer goes out through its zone's checkpoint to the nearest depot (where buyers collect)."""
+        if not snapshot.depots:
+            return []
+        return [ProduceOffer(o.offer_id, o.zone_id, o.location,
+                             min(snapshot.depots, key=lambda d: _dist2(d.location, o.location)).location,
+                             o.kg, o.kg * PRODUCE_M3_PER_KG, o.until_s, snapshot.district_code)
+                for o in snapshot.produce]
+
     def _orders(self, snapshot: PlanningSnapshot, quantities: dict[tuple[str, str, str], float]
                 ) -> tuple[list[Order], dict[str, dict[str, Any]]]:
         """One order per depot, zone and kind of goods: medicine, perishables, the rest."""
@@ -211,6 +271,10 @@ class Planner:
 def _kind(item: Item) -> str:
     return "medicine" if item.medicine else "perishable" if item.perishable and (item.shelf_life_days or 0) <= 7 \
         else "dry"
+
+
+def _dist2(a: LonLat, b: LonLat) -> float:
+    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
 
 
 def _depot(snapshot: PlanningSnapshot, depot_id: str) -> DepotSnapshot:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from services.planner import (
     DepotSnapshot,
     DistrictPlan,
+    OfferSnapshot,
     PlanningSnapshot,
     VehicleSnapshot,
     ZoneSnapshot,
@@ -32,13 +33,19 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 DEPOT_LOCK = 7_400_001  # pg advisory lock guarding depot reservations
 
 
+def _available(stock: float, reserved: float) -> float:
+    """What other districts' plans left; negative stock passes through so the planner refuses it by name."""
+    return stock if stock < 0 else max(0.0, stock - reserved)
+
+
 def _seconds(value: time) -> int:
     return value.hour * 3600 + value.minute * 60 + value.second
 
 
 class PlanStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, province_code: str = "79") -> None:
         self.engine = engine
+        self.province_code = province_code
 
     # --- the snapshot ------------------------------------------------------------------------------------------
 
@@ -49,12 +56,16 @@ class PlanStore:
         with self.engine.connect() as conn:
             zones = [self._zone(r) for r in conn.execute(self._zones_query(district))]
             reserved = self._reserved(conn, day, exclude=district)
+            province = (select(t.admin_units.c.geom).where(t.admin_units.c.code == self.province_code)
+                        .scalar_subquery())
             depots = [DepotSnapshot(r.depot_id, (r.lon, r.lat),
-                                    {k: max(0.0, float(q) - reserved[(r.depot_id, k)]) for k, q in r.stock.items()},
-                                    _seconds(r.opens), _seconds(r.closes))
+                                    {k: _available(float(q), reserved[(r.depot_id, k)]) for k, q in r.stock.items()},
+                                    _seconds(r.opens), _seconds(r.closes), bool(r.inside))
                       for r in conn.execute(select(t.depots.c.depot_id, t.depots.c.stock, t.depots.c.opens,
                                                    t.depots.c.closes, func.ST_X(t.depots.c.geom).label("lon"),
-                                                   func.ST_Y(t.depots.c.geom).label("lat"))
+                                                   func.ST_Y(t.depots.c.geom).label("lat"),
+                                                   func.coalesce(func.ST_Contains(province, t.depots.c.geom), False)
+                                                   .label("inside"))
                                             .order_by(t.depots.c.depot_id))]
             v, d = t.vehicles, t.depots
             vehicles = [VehicleSnapshot(r.vehicle_id, r.home_depot_id, r.capacity_kg, r.capacity_m3,
@@ -64,7 +75,18 @@ class PlanStore:
                             .where(func.coalesce(v.c.district_code, d.c.district_code) == district)
                             .order_by(v.c.vehicle_id))]
             previous = self._previous(conn, district, day)
-        return PlanningSnapshot(district, day, day_start, zones, depots, vehicles, offsets, previous)
+            produce = [OfferSnapshot(r.event_id, r.zone_id, (r.lon, r.lat), r.quantity_kg,
+                                     min(86_400, int((r.available_until - day_start).total_seconds())))
+                       for r in conn.execute(self._offers_query([z.zone_id for z in zones], now))]
+        return PlanningSnapshot(district, day, day_start, zones, depots, vehicles, offsets, previous, produce)
+
+    @staticmethod
+    def _offers_query(zone_ids: list[str], now: datetime) -> Any:
+        o, z = t.produce_offers, t.zones
+        return (select(o.c.event_id, z.c.zone_id, o.c.quantity_kg, o.c.available_until,
+                       func.ST_X(o.c.geom).label("lon"), func.ST_Y(o.c.geom).label("lat"))
+                .join(z, and_(z.c.is_current, z.c.status == "active", func.ST_Contains(z.c.geom, o.c.geom)))
+                .where(z.c.zone_id.in_(zone_ids), o.c.available_until > now).order_by(o.c.event_id))
 
     @staticmethod
     def _zones_query(district: str) -> Any:

@@ -1,13 +1,14 @@
 """The optimizer worker on the real servers: a plan request in, a stored plan out, traced to its snapshot."""
 
-from datetime import UTC, datetime, time
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from infra.processes import optimizer_worker
 from services.adapters import tables as t
-from services.domain.events import AreaCoverage, PlanRequested
+from services.domain.events import AreaCoverage, PlanRequested, ProduceOffered
 from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours
@@ -48,6 +49,10 @@ def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container
     checkpoint = Checkpoint(f"cp-{run_id}", red, "Lê Lợi gate", Point(106.6960, 10.7725), handover_minutes=15)
     container.places.add_checkpoints([checkpoint])
     container.projections.coverage([coverage(red, 3000, 0.0), coverage(green, 1500, 600.0)])
+    offer = ProduceOffered(event_id=f"offer-{run_id}", occurred_at=NOW, district_code="760", commune_code="26734",
+                           location=Point(106.6985, 10.7728), product="water spinach", quantity_kg=300.0,
+                           available_until=NOW + timedelta(days=1))
+    container.projections.produce_offers([offer])
     depot = Depot(f"dep-{run_id}", "Bình Điền market", Point(106.6100, 10.7000), "760", HOURS)
     container.places.add_depots([depot])
     container.places.set_depot_stock(depot.depot_id, {"rice": 2400.0, "water": 50_000.0})
@@ -79,6 +84,10 @@ def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container
         assert all(6 <= at.hour < 18 for at in local)  # curfew from 18:00 to 06:00
         assert {s["vehicle_id"] for s in stored["stops"]} <= {f"truck-{run_id}-{i}" for i in range(3)}
         assert stored["stats"]["stops"] == len(stored["stops"])
+        # The produce goes out through the red zone's checkpoint, on a truck that came with goods.
+        (pickup,) = [s for s in stored["stops"] if s["order_id"] == offer.event_id and s["kind"] == "pickup"]
+        assert pickup["checkpoint_id"] == checkpoint.checkpoint_id
+        assert any(s["vehicle_id"] == pickup["vehicle_id"] and s["kind"] == "delivery" for s in stored["stops"])
 
         second = PlanRequested(event_id=f"req2-{run_id}", occurred_at=NOW, district_code="760", reasons=["again"])
         container.publisher.publish(container.topics.plan_requests, "760", second)
@@ -90,3 +99,33 @@ def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container
         worker.stop()
     log = (tmp_path / "optimizer.log").read_text()
     assert "dead-letter" in log and len(plans_for(container.engine, "760")) == 2
+
+
+def test_an_inconsistent_picture_is_refused_with_its_reason_and_the_worker_goes_on(container, settings, run_id,
+                                                                                    tmp_path):
+    zone_id = f"bad-{run_id}"
+    container.zones.add(Zone(zone_id, "Phường 1", "770", square(106.6850, 10.7800, 0.002), RiskLevel.HIGH,
+                             valid_from=NOW))
+    container.projections.coverage([replace(coverage(zone_id, 1000, 0.0), district_code="770")])
+    depot = Depot(f"neg-{run_id}", "Kho âm", Point(106.68, 10.78), "770", HOURS)
+    container.places.add_depots([depot])
+    with container.engine.begin() as conn:  # a broken record, as a faulty import could leave it
+        conn.execute(update(t.depots).where(t.depots.c.depot_id == depot.depot_id).values(stock={"rice": -10.0}))
+    container.places.add_vehicles([Vehicle(f"v-{run_id}", "51C-9", 1000.0, 8.0, depot.depot_id, time(6), time(18),
+                                           serves_district="770")])
+    own = settings.model_copy(update={"optimizer_group": f"opt-{run_id}", "plan_time_limit_s": 2.0})
+    container.publisher.publish(container.topics.plan_requests, "770", PlanRequested(
+        event_id=f"bad-req-{run_id}", occurred_at=NOW, district_code="770", reasons=["x"]))
+    worker = optimizer_worker(own, tmp_path / "optimizer.log")
+    try:
+        wait_until(lambda: f"depots[{depot.depot_id}].stock[rice]" in (tmp_path / "optimizer.log").read_text(),
+                   timeout_s=60)
+        assert worker.process.poll() is None  # still running
+        with container.engine.begin() as conn:  # fixed: the next request is planned
+            conn.execute(update(t.depots).where(t.depots.c.depot_id == depot.depot_id).values(stock={"rice": 800.0}))
+        container.publisher.publish(container.topics.plan_requests, "770", PlanRequested(
+            event_id=f"good-req-{run_id}", occurred_at=NOW, district_code="770", reasons=["x"]))
+        wait_until(lambda: plans_for(container.engine, "770"), timeout_s=60)
+    finally:
+        worker.stop()
+    assert [p["request_event_id"] for p in plans_for(container.engine, "770")] == [f"good-req-{run_id}"]

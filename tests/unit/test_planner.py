@@ -4,8 +4,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from math import cos, hypot, radians
 
+import pytest
+
+from optimizer.model import StopKind
 from services.domain.items import default_catalogue
-from services.planner import DepotSnapshot, Planner, PlanningSnapshot, VehicleSnapshot, ZoneSnapshot
+from services.planner import (
+    DepotSnapshot,
+    OfferSnapshot,
+    Planner,
+    PlanningSnapshot,
+    SnapshotError,
+    VehicleSnapshot,
+    ZoneSnapshot,
+)
 
 DAY_START = datetime(2021, 8, 23, tzinfo=UTC)
 NOW = datetime(2021, 8, 23, 1, tzinfo=UTC)
@@ -80,3 +91,31 @@ def test_a_red_zone_without_checkpoint_is_reported_unreachable():
     reasons = {s["reason"] for s in result.allocation["shortfalls"] if s["zone_id"] == "red"}
     assert reasons == {"zone_unreachable"}
     assert not result.deliveries()
+
+
+def test_produce_leaves_a_red_zone_through_its_checkpoint_to_the_nearest_depot():
+    red = zone("red", 1000, 0.0, risk=4, checkpoint=(106.69, 10.77))
+    snap = snapshot([red])
+    offer = OfferSnapshot("offer-1", "red", (106.695, 10.775), 300.0, 16 * 3600)
+    result = PLANNER.plan(PlanningSnapshot(**{**snap.__dict__, "produce": [offer]}), "r5", NOW)
+    stops = {s.kind: s for r in result.routes.routes for s in r.stops if s.order_id == "offer-1"}
+    assert stops[StopKind.PICKUP].location == (106.69, 10.77) and stops[StopKind.PICKUP].checkpoint_id == "cp"
+    assert stops[StopKind.DELIVERY].location == (106.65, 10.75)  # the depot
+    assert stops[StopKind.PICKUP].arrival_s <= 16 * 3600
+
+
+def test_an_inconsistent_snapshot_is_refused_naming_the_field():
+    base = snapshot([zone("a", 1000, 0.0)])
+    cases = {
+        "depots[dep].stock[rice]": [DepotSnapshot("dep", (106.65, 10.75), {"rice": -5.0}, 0, 86_000)],
+        "depots[dep].stock[caviar]": [DepotSnapshot("dep", (106.65, 10.75), {"caviar": 5.0}, 0, 86_000)],
+        "depots[dep].location": [DepotSnapshot("dep", (105.0, 21.0), {}, 0, 86_000, in_province=False)],
+    }
+    for field, depots in cases.items():
+        with pytest.raises(SnapshotError) as refused:
+            PLANNER.plan(PlanningSnapshot(**{**base.__dict__, "depots": depots}), "bad", NOW)
+        assert refused.value.field == field
+    empty_truck = [VehicleSnapshot("t0", "dep", 0.0, 10.0, (6 * 3600, 18 * 3600), False, 1)]
+    with pytest.raises(SnapshotError) as refused:
+        PLANNER.plan(PlanningSnapshot(**{**base.__dict__, "vehicles": empty_truck}), "bad", NOW)
+    assert refused.value.field == "vehicles[t0].capacity"
