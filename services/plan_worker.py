@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from sqlalchemy.exc import OperationalError
 
 from .adapters.plans import PlanStore
@@ -42,9 +43,10 @@ class PlanWorker:
                  heartbeat: Path | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.topics, self.store, self.planner, self.clock = topics, store, planner, clock
         self.streams_group, self.dead_letter = streams_group, dead_letter
-        self.consumer = KafkaConsumer(topics.plan_requests, bootstrap_servers=bootstrap, group_id=group_id,
-                                      enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=50,
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
+                                      auto_offset_reset="earliest", max_poll_records=50,
                                       max_poll_interval_ms=900_000, client_id="greenlane-optimizer")
+        self.consumer.subscribe([topics.plan_requests], listener=_Assignments())
         self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="greenlane-optimizer-admin")
         self.stopping = threading.Event()
         self.heartbeat = heartbeat
@@ -129,6 +131,14 @@ class PlanWorker:
             if tp.topic in self.topics.district_inputs and tp.partition == request.partition:
                 offsets[f"{tp.topic}/{tp.partition}"] = meta.offset
         return offsets
+
+
+class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info("plan-request partitions assigned: %s", sorted(tp.partition for tp in assigned))
 
 
 def _newest_per_district(requests: list[Request]) -> list[Request]:

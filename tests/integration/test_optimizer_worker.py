@@ -129,3 +129,40 @@ def test_an_inconsistent_picture_is_refused_with_its_reason_and_the_worker_goes_
     finally:
         worker.stop()
     assert [p["request_event_id"] for p in plans_for(container.engine, "770")] == [f"good-req-{run_id}"]
+
+
+def test_two_optimizer_workers_split_the_districts(container, settings, run_id, tmp_path):
+    from kafka.partitioner.default import murmur2
+
+    def partition(district: str) -> int:
+        return (murmur2(district.encode()) & 0x7FFFFFFF) % settings.topic_partitions
+
+    by_partition: dict[int, str] = {}
+    for code in (str(c) for c in range(761, 788)):
+        by_partition.setdefault(partition(code), code)
+    districts = [by_partition[p] for p in sorted(by_partition)]
+    assert len(districts) == settings.topic_partitions
+    own = settings.model_copy(update={"optimizer_group": f"pair-{run_id}", "plan_time_limit_s": 1.0})
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    workers = [optimizer_worker(own, log) for log in logs]
+
+    def assignments() -> list[set[int]]:
+        out = []
+        for log in logs:
+            lines = [line for line in log.read_text().splitlines() if "partitions assigned" in line]
+            out.append({int(p) for p in lines[-1].rsplit("[", 1)[1].rstrip("]").split(",") if p.strip()}
+                       if lines else set())
+        return out
+
+    try:
+        wait_until(lambda: all(assignments()) and set.union(*assignments()) == set(range(len(districts)))
+                   and not set.intersection(*assignments()), timeout_s=60)
+        for code in districts:
+            container.publisher.publish(container.topics.plan_requests, code, PlanRequested(
+                event_id=f"pair-{run_id}-{code}", occurred_at=NOW, district_code=code, reasons=["x"]))
+        wait_until(lambda: all(plans_for(container.engine, code) for code in districts), timeout_s=90)
+    finally:
+        for worker in workers:
+            worker.stop()
+    planned_by = [log.read_text().count("plan plan-") for log in logs]
+    assert all(n >= 1 for n in planned_by) and sum(planned_by) == len(districts)
