@@ -17,7 +17,8 @@ from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from infra.processes import api_server, streams_worker
+from infra.demo_planning import load_fleet, request_and_print_plans
+from infra.processes import api_server, optimizer_worker, streams_worker
 from infra.settings import ROOT, Settings
 from services.adapters.db import migrate
 from services.adapters.geodata import read_units
@@ -55,12 +56,15 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
     districts = {u.code: u for u in units if u.level is AdminLevel.DISTRICT}
     communes = [u for u in units if u.level is AdminLevel.COMMUNE]
     _declare_zones(container)
+    load_fleet(container)
     logs = ROOT / ".local" / "logs"
     worker = streams_worker(demo, logs / "demo-streams.log")
     api = api_server(demo, logs / "demo-api.log")
+    optimizer = optimizer_worker(demo.model_copy(update={"plan_time_limit_s": 5.0}), logs / "demo-optimizer.log")
     base = f"http://{demo.api_host}:{demo.api_port}/api/v1"
     try:
-        print(f"-- streams worker pid {worker.process.pid} and API pid {api.process.pid} are up "
+        print(f"-- streams worker pid {worker.process.pid}, API pid {api.process.pid} and optimizer worker pid "
+              f"{optimizer.process.pid} are up "
               f"({time.monotonic() - started:.1f}s)")
         submissions = _generate(random.Random(seed), communes, districts, households)
         sent_at = time.monotonic()
@@ -87,11 +91,13 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
         _print_totals(rows, districts, submissions)
         _print_zones(base)
         _redraw(container, base)
+        request_and_print_plans(container, sorted({z[2] for z in ZONES}))
         dead = _dead_letters(demo, container.topics.dead_letter, expected=1)
         for record in dead:
             print(f"-- dead letter: field={record['field']} reason={record['reason']!r} "
                   f"event_id={record['event_id']}")
     finally:
+        optimizer.stop()
         api.stop()
         worker.stop()
         container.engine.dispose()
@@ -110,7 +116,7 @@ def _reset(settings: Settings) -> None:
     container = bootstrap(settings)
     with container.engine.begin() as conn:
         conn.execute(text("TRUNCATE coverage, shortage_alerts, price_alerts, plan_requests, produce_offers, zones, "
-                          "checkpoints"))
+                          "checkpoints, vehicles, depots, plans, plan_stops, plan_unserved"))
     container.engine.dispose()
 
 

@@ -490,10 +490,11 @@ def _reasons(dropped: Sequence[str], members: list[_Task], vehicles: list[PlanVe
         stop = next(s for s in problem.stops if s.stop_id == stop_id)
         allowed = [v for v in problem.vehicles if stop.allowed_vehicles is None
                    or v.vehicle_id in stop.allowed_vehicles]
-        if not allowed and task.permit_only:
-            out.append(Unserved(task.order_id, Reason.NO_PERMITTED_VEHICLE, "green lane only"))
-        elif not allowed:
+        at_source = [v for v in vehicles if task.source_id is None or v.depot_id == task.source_id]
+        if not at_source:
             out.append(Unserved(task.order_id, Reason.NO_VEHICLE_CAPACITY, f"no vehicle at {task.source_id}"))
+        elif not allowed:
+            out.append(Unserved(task.order_id, Reason.NO_PERMITTED_VEHICLE, "green lane only"))
         elif not any(_reachable_alone(stop, v, problem.travel_time) for v in allowed):
             out.append(Unserved(task.order_id, Reason.NO_TIME, "no vehicle reaches it in its window and shift"))
         else:

@@ -205,6 +205,7 @@ class Planner:
                         "shortfalls": [{"zone_id": s.zone_id, "item": s.item, "missing": round(s.missing, 2),
                                         "days": round(s.days, 2), "reason": s.reason} for s in allocation.shortfalls],
                         "transport_kg_km": round(allocation.transport_kg_km, 1),
+                        "days": _days_by_zone(allocation.days_before, allocation.days_after),
                         "quantities": [[src, zone, item, round(q, 3)] for (src, zone, item), q
                                        in sorted(allocation.quantities.items()) if q > 1e-3]},
             routes=routes, orders=details, solve_s=time.monotonic() - started)
@@ -218,8 +219,9 @@ class Planner:
             for j, zone in enumerate(snapshot.zones, start=len(snapshot.depots)):
                 assert matrix is not None
                 legs[zone.zone_id] = (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60)
-            sources.append(Source(depot.depot_id, "depot", {k: v for k, v in depot.stock.items() if k in self.items},
-                                  legs))
+            # What leaves a depot is bounded by the district's trucks based there (their trips in the day).
+            trucks = sum(v.capacity_kg * v.trips for v in snapshot.vehicles if v.depot_id == depot.depot_id)
+            sources.append(Source(depot.depot_id, "depot", depot.stock, legs, capacity_kg=trucks))
         capacity = sum(v.capacity_kg * v.trips for v in snapshot.vehicles)
         needs = [ZoneNeed(z.zone_id, z.district_code, z.people, z.daily_need, z.stock,
                           vulnerable_people=round(z.people * z.vulnerable_households / max(1, z.households)),
@@ -283,6 +285,14 @@ def _depot(snapshot: PlanningSnapshot, depot_id: str) -> DepotSnapshot:
 
 def _target(zone: ZoneSnapshot) -> LonLat:
     return zone.checkpoint if zone.risk_level >= RED_RISK and zone.checkpoint else zone.drop_point
+
+
+def _days_by_zone(before: dict[tuple[str, str], float], after: dict[tuple[str, str], float]
+                  ) -> dict[str, dict[str, list[float]]]:
+    out: dict[str, dict[str, list[float]]] = defaultdict(dict)
+    for (zone, item), days in after.items():
+        out[zone][item] = [round(before.get((zone, item), 0.0), 2), round(days, 2)]
+    return dict(out)
 
 
 def _min(days: dict[Any, float]) -> float | None:
