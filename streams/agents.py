@@ -169,20 +169,24 @@ def _json(value: Any) -> bytes:
 @app.task  # type: ignore[untyped-decorator]
 async def flush_coverage() -> None:
     """Publish the areas that changed, one flush at a time: zone parts to the zone stage, communes and districts
-    to PostGIS. The next flush starts an interval after this one started, or three times as long after it ended
-    as it took: a flush never overlaps another, and under a backlog (every area changed, a slow PostGIS write)
-    flushing takes at most a quarter of the time."""
+    to PostGIS. The next flush starts an interval after this one started (at once if it took longer). When nearly
+    every area had changed (a backlog: events arrive faster than areas can be told apart) it waits three times as
+    long as the flush took instead, if that is longer: a later flush writes no more rows, and the worker's time
+    goes to folding."""
     loop = asyncio.get_running_loop()
     interval = settings.coverage_flush_ms / 1000
     while True:
         started = loop.time()
+        saturated = False
         if zone_feed.ready.is_set():
-            await _flush_once()
+            saturated = await _flush_once()
         took = loop.time() - started
-        await asyncio.sleep(max(interval - took, 3 * took))
+        await asyncio.sleep(max(interval - took, 3 * took if saturated else 0.0))
 
 
-async def _flush_once() -> None:
+async def _flush_once() -> bool:
+    """One flush; True when at least 90 % of the areas had changed since the last."""
+    saturated = len(processor.book.dirty) >= 0.9 * max(len(processor.book.areas), 1)
     out = processor.flush()
     # Commune and district rows go straight to PostGIS in one batch (they are full values, so a lost
     # write is healed by the next change or the rebuild after a restart); zone parts go on to stage 2.
@@ -190,6 +194,7 @@ async def _flush_once() -> None:
     await publish([item for item in out if item.topic != topics.coverage])
     if rows:
         await _until_stored(projections.coverage, rows)
+    return saturated
 
 
 @app.agent(raw_topic(topics.zone_parts))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Generator
+from types import CoroutineType
 from typing import Any
 
 from faust.transport.consumer import Consumer
@@ -35,7 +36,7 @@ async def _flush_buffered_so_far(self: ProducerBuffer) -> None:
 
 
 async def _wait_first_stepping_delivery(self: Consumer, *coros: Any, timeout: Any = None) -> WaitResults:
-    if (timeout is None and len(coros) == 2 and asyncio.iscoroutine(coros[0])
+    if (timeout is None and len(coros) == 2 and type(coros[0]) is CoroutineType
             and getattr(coros[1], "cr_code", None) is asyncio.Event.wait.__code__
             and not (self.suspend_flow.is_set() or self._stopped.is_set() or self._crashed.is_set())):
         delivery, suspended = coros
