@@ -515,6 +515,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"benchmark data not found at {DATA}")
     cases = select_cases(args)
     commit, started = _git_commit(), dt.datetime.now(dt.UTC)
+    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     total = sum(c.time_limit_s for c in cases) * len(solvers)
     print(f"bench-routing: {len(cases)} instances × {len(solvers)} solvers ({', '.join(solvers)}), about "
           f"{total / 60:.0f} min of solver time; data {DATA}; commit {commit}; {os.cpu_count()} CPUs", flush=True)
@@ -529,6 +530,7 @@ def main(argv: list[str] | None = None) -> None:
             "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": commit,
             "commit_at_end": _git_commit(), "uncommitted_files": _uncommitted(),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                        "load_average_at_start": load_at_start,
                         "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
             "versions": _versions(),
             "args": {"instances": [c.name for c in cases], "time_limit_s": args.time_limit,
