@@ -10,6 +10,7 @@ import pyvrp
 
 from optimizer import search
 from optimizer.model import RoutingProblem, Stop, StopKind, Vehicle
+from optimizer.routing import SearchOptions, solve
 from optimizer.search import PlanOptions, plan_routes
 from optimizer.warm_start import pyvrp_routes, routes_from_pyvrp, to_pyvrp
 
@@ -202,3 +203,22 @@ CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
     assert line["instance"] == "TINY" and line["feasible"] and line["vehicles"] == 2
     assert abs(line["distance"] - 30.0) < 1e-6  # 0→1→2→0 = 5+5+10, 0→3→0 = 10
     assert sorted(map(sorted, line["routes"])) == [[1, 2], [3]]
+
+
+def test_the_or_tools_model_accepts_pyvrp_routes_with_two_depots_two_dimensions_permits_and_optional_stops():
+    rng = random.Random(11)
+    n = 30
+    points = [(20, 50), (80, 50)] + [(rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(n)]
+    dist = [[int(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 * 10) for bx, by in points] for ax, ay in points]
+    stops = [Stop(str(i), i, (rng.randint(5, 30), rng.randint(1, 4)), (0, 4000), service=30,
+                  drop_penalty=rng.choice([None, None, 50, 5000]),
+                  allowed_vehicles=frozenset({"west-permit"}) if i % 7 == 0 else None)
+             for i in range(2, n + 2)]
+    fleet = [Vehicle("west-permit", 0, 0, (200, 30), (0, 5000)), Vehicle("west", 0, 0, (200, 30), (0, 5000)),
+             Vehicle("east-1", 1, 1, (160, 20), (0, 5000)), Vehicle("east-2", 1, 1, (160, 20), (0, 5000))]
+    problem = RoutingProblem(travel_time=dist, distance=dist, stops=stops, vehicles=fleet)
+    warm = pyvrp_routes(problem, 0.5)
+    assert warm is not None
+    assert all(sid in warm[0] for sid in ("7", "14", "21", "28") if sid in served(warm))  # permits kept
+    solution = solve(problem, SearchOptions(time_limit_s=0.3), initial_routes=warm)
+    assert solution.feasible and solution.objective <= route_cost(problem, warm)
