@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.domain.access import Forbidden
 from services.domain.errors import InvalidValue, UnknownReference
 
 
@@ -14,6 +15,10 @@ def _unprocessable(field: str, message: str, kind: str) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": exc.message})
+
     @app.exception_handler(InvalidValue)
     async def invalid_value(_: Request, exc: InvalidValue) -> JSONResponse:
         return _unprocessable(exc.field, exc.message, "value_error")

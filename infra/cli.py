@@ -73,6 +73,21 @@ def _optimizer(_: argparse.Namespace) -> None:
     worker.run()
 
 
+def _token(args: argparse.Namespace) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.bootstrap import bootstrap
+    from services.domain.access import Role
+
+    container = bootstrap(get_settings())
+    now = datetime.now(UTC)
+    if args.action == "revoke":
+        print("revoked" if container.tokens.revoke(args.token_id, now) else "no such token")
+        return
+    expires = now + timedelta(hours=args.hours) if args.hours else None
+    print(container.tokens.issue(Role(args.role), args.scope, now, args.label, expires))
+
+
 def _route_solve(args: argparse.Namespace) -> None:
     import json
     from pathlib import Path
@@ -113,6 +128,16 @@ def main(argv: list[str] | None = None) -> None:
     dlq.register(sub)
     sub.add_parser("optimizer", help="run an optimizer worker: plan requests in, plans out").set_defaults(
         run=_optimizer)
+    token = sub.add_parser("token", help="access tokens (role + scope); the secret is printed once")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    issue = token_sub.add_parser("issue", help="issue a token and print it")
+    issue.add_argument("--role", required=True, choices=["coordinator", "district", "commune", "sales_point", "driver"])
+    issue.add_argument("--scope", required=True, help="province, district or commune code, sales point or vehicle id")
+    issue.add_argument("--label", default="", help="who holds it")
+    issue.add_argument("--hours", type=float, default=None, help="expires after this many hours (default: never)")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id (the part after gl_)")
+    revoke.add_argument("token_id")
+    token.set_defaults(run=_token)
     route = sub.add_parser("route", help="vehicle routing tools")
     route_sub = route.add_subparsers(dest="action", required=True)
     route_solve = route_sub.add_parser("solve", help="solve a Solomon-format VRPTW instance; prints one JSON line")

@@ -24,6 +24,7 @@ from services.adapters.db import migrate
 from services.adapters.geodata import read_units
 from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.bootstrap import bootstrap
+from services.domain.access import Role
 from services.domain.admin import AdminLevel, AdminUnit
 from services.domain.events import StockReported, ZoneDeclared, ZoneRedrawn
 from services.domain.geo import MultiPolygon, Point
@@ -39,6 +40,7 @@ ZONES = [
     ("z-q8-rach-ong", "Khu cách ly Rạch Ông, Quận 8", "776", RiskLevel.HIGH,
      [(106.6860, 10.7400), (106.6960, 10.7410), (106.6950, 10.7490), (106.6870, 10.7485), (106.6860, 10.7400)]),
 ]
+API = httpx.Client(timeout=30)  # the demo's calls carry a coordinator token issued at its start
 VULNERABLE_SHARE = {"elderly_alone": 0.04, "poor": 0.08, "f0": 0.03, "f1": 0.06, "disabled": 0.02,
                     "small_children": 0.12}
 
@@ -55,6 +57,8 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
     units = read_units(demo.geodata_dir, ("79",))
     districts = {u.code: u for u in units if u.level is AdminLevel.DISTRICT}
     communes = [u for u in units if u.level is AdminLevel.COMMUNE]
+    token = container.tokens.issue(Role.COORDINATOR, demo.province_code, datetime.now(UTC), "demo coordinator")
+    API.headers["Authorization"] = f"Bearer {token}"
     _declare_zones(container)
     load_fleet(container)
     logs = ROOT / ".local" / "logs"
@@ -71,14 +75,14 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
         statuses = _post_all(base, submissions)
         print(f"-- posted {len(submissions)} demand submissions ({sum(s['households'] for s in submissions)} "
               f"households) in {time.monotonic() - sent_at:.1f}s: {dict(statuses)}")
-        retry = httpx.post(f"{base}/demand", json=submissions[0]["body"],
+        retry = API.post(f"{base}/demand", json=submissions[0]["body"],
                            headers={"Idempotency-Key": submissions[0]["key"]}, timeout=10)
         print(f"-- a retry of the first submission with the same Idempotency-Key: HTTP {retry.status_code} "
               "(counted once)")
-        bad = httpx.post(f"{base}/demand", json={"commune_code": "26740", "households": 5, "people": 2}, timeout=10)
+        bad = API.post(f"{base}/demand", json={"commune_code": "26740", "households": 5, "people": 2}, timeout=10)
         print(f"-- a malformed submission: HTTP {bad.status_code} {bad.json()['detail'][0]['loc']} "
               f"{bad.json()['detail'][0]['msg']}")
-        unknown = httpx.post(f"{base}/demand", timeout=10, json={"commune_code": "26740", "households": 3,
+        unknown = API.post(f"{base}/demand", timeout=10, json={"commune_code": "26740", "households": 3,
                                                                  "people": 9, "zone_id": "z-does-not-exist"})
         print(f"-- a submission naming an unknown zone: HTTP {unknown.status_code}, then dead-lettered by the "
               "stream")
@@ -196,7 +200,7 @@ def _point_in(rng: random.Random, polygon: Any) -> dict[str, float]:
 
 
 def _post_all(base: str, submissions: list[dict[str, Any]]) -> Counter[int]:
-    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(max_workers=8) as pool:
+    with httpx.Client(timeout=30, headers=API.headers) as client, ThreadPoolExecutor(max_workers=8) as pool:
         def post(s: dict[str, Any]) -> int:
             return client.post(f"{base}/demand", json=s["body"], headers={"Idempotency-Key": s["key"]}).status_code
 
@@ -207,7 +211,7 @@ def _wait_for_coverage(base: str, households: int, timeout_s: float) -> list[dic
     """District rows once they add up to every household sent (and stock has arrived)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        rows: list[dict[str, Any]] = httpx.get(f"{base}/coverage", params={"level": "district"}, timeout=30).json()
+        rows: list[dict[str, Any]] = API.get(f"{base}/coverage", params={"level": "district"}, timeout=30).json()
         if (sum(r["households"] for r in rows) >= households and all(r["stock"] for r in rows)) \
                 or time.monotonic() > deadline:
             return rows
@@ -218,12 +222,12 @@ def _print_zones(base: str) -> None:
     time.sleep(1.0)  # let the zone stage and the alert sink settle
     print("zones (households placed by point-in-polygon against the worker's zone index):")
     for zone_id, name, *_ in ZONES:
-        rows = httpx.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()
+        rows = API.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()
         if rows:
             r = rows[0]
             print(f"  {zone_id:16} {name:42} households={r['households']:5} rice days of supply="
                   f"{_days(r['days_of_supply'].get('rice'))}")
-    alerts = httpx.get(f"{base}/alerts/shortages", timeout=10).json()
+    alerts = API.get(f"{base}/alerts/shortages", timeout=10).json()
     print(f"open shortage alerts: {len(alerts)}")
     for a in alerts[:8]:
         print(f"  {a['zone_id']:16} {a['item_code']:12} {_days(a['current_days_of_supply'])} days now, "
@@ -238,8 +242,8 @@ def _redraw(container: Any, base: str) -> None:
     lons = [p[0] for p in ring]
     north = [[min(lons), middle], [max(lons), middle], [max(lons), max(lats)], [min(lons), max(lats)],
              [min(lons), middle]]
-    before = httpx.get(f"{base}/coverage", params={"level": "district", "area_id": district}, timeout=10).json()[0]
-    inside = httpx.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()[0]
+    before = API.get(f"{base}/coverage", params={"level": "district", "area_id": district}, timeout=10).json()[0]
+    inside = API.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()[0]
     container.publisher.publish(container.topics.zones, district, ZoneRedrawn(
         event_id=f"redraw-{zone_id}-2", occurred_at=datetime.now(UTC), district_code=district, zone_id=zone_id,
         version=2, boundary=MultiPolygon.from_geojson({"type": "Polygon", "coordinates": [north]}),
@@ -248,11 +252,11 @@ def _redraw(container: Any, base: str) -> None:
     zone: dict[str, Any] = {}
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        rows = httpx.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()
+        rows = API.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()
         zone = rows[0] if rows else {}
         if zone and zone["households"] != inside["households"]:
             break
-    after = httpx.get(f"{base}/coverage", params={"level": "district", "area_id": district}, timeout=10).json()[0]
+    after = API.get(f"{base}/coverage", params={"level": "district", "area_id": district}, timeout=10).json()[0]
     print(f"-- zone {zone_id} narrowed (version 2): {inside['households']} → {zone.get('households')} households "
           f"inside;"
           f" Quận 1 still counts {after['households']} households (before: {before['households']})")

@@ -16,6 +16,7 @@ from .adapters.kafka import KafkaPublisher
 from .adapters.plans import PlanStore
 from .adapters.projections import Projections
 from .adapters.repositories import AdminRepository, PlaceRepository, ZoneRepository
+from .adapters.tokens import TokenStore
 from .adapters.zone_index import ZoneIndex
 from .district import DistrictProcessor
 from .domain.admin import AdminCatalogue
@@ -45,6 +46,7 @@ class Container:
     target_days: float = 7.0
     osrm_url: str | None = None
     province_code: str = "79"
+    secret_key: str = "dev-only-change-me"
 
     @cached_property
     def engine(self) -> Engine:
@@ -89,6 +91,10 @@ class Container:
         return PlanStore(self.engine, self.province_code)
 
     @cached_property
+    def tokens(self) -> TokenStore:
+        return TokenStore(self.engine, self.secret_key)
+
+    @cached_property
     def planner(self) -> Planner:
         from optimizer.travel import travel_times
 
@@ -107,4 +113,4 @@ def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container
                      plan_debounce_s=settings.plan_request_debounce_s, plan_time_limit_s=settings.plan_time_limit_s,
                      driving_hours=settings.driving_hours(),
                      target_days=settings.target_days_of_supply, osrm_url=settings.osrm_url,
-                     province_code=settings.province_code)
+                     province_code=settings.province_code, secret_key=settings.secret_key)

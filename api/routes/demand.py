@@ -8,8 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, status
 
+from api.auth import PrincipalDep
 from api.deps import ContainerDep
 from api.schemas import DemandAccepted, DemandCreate
+from services.domain.access import Role
 from services.domain.commands import SubmitDemand
 from services.domain.demand import DemandReport, ItemNeed
 from services.domain.geo import Point
@@ -19,9 +21,13 @@ router = APIRouter(prefix="/api/v1/demand", tags=["demand"])
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=DemandAccepted)
-def post_demand(body: DemandCreate, container: ContainerDep,
+def post_demand(body: DemandCreate, container: ContainerDep, principal: PrincipalDep,
                 idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> DemandAccepted:
-    """Accept one demand report; it is on Kafka when this returns. Retries with the same id count once."""
+    """Accept one demand report; it is on Kafka when this returns. Retries with the same id count once.
+    Commune officials submit for their commune, district officials for their district's communes."""
+    principal.require_role(Role.COORDINATOR, Role.DISTRICT, Role.COMMUNE)
+    if container.admin.has_commune(body.commune_code):
+        principal.require_commune(body.commune_code, container.admin)
     if body.event_id and idempotency_key and body.event_id != idempotency_key:
         raise HTTPException(422, detail=[{"loc": ["body", "event_id"], "type": "value_error",
                                           "msg": "differs from the Idempotency-Key header"}])

@@ -227,3 +227,15 @@ plan_unserved = Table(
     Column("reason", String(40), nullable=False),
     Column("detail", String(300), nullable=False),
 )
+
+access_tokens = Table(
+    "access_tokens", metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),  # HMAC-SHA256 of the secret under the server's key
+    Column("role", String(20), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=True),
+    Column("revoked_at", TS, nullable=True),
+)

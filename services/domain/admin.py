@@ -40,6 +40,13 @@ class AdminCatalogue:
             return None
         return unit.parent_code
 
+    def province_of(self, district_code: str) -> str | None:
+        """The province code of a district, or None when the district is unknown."""
+        unit = self.units.get(district_code)
+        if unit is None or unit.level is not AdminLevel.DISTRICT:
+            return None
+        return unit.parent_code
+
     def has_commune(self, code: str) -> bool:
         unit = self.units.get(code)
         return unit is not None and unit.level is AdminLevel.COMMUNE

@@ -11,6 +11,7 @@ from kafka import KafkaConsumer
 from api.main import create_app
 from services.bootstrap import bootstrap
 from services.dead_letter import original_bytes
+from services.domain.access import Role
 from services.domain.demand import DemandReport
 from services.domain.events import DemandSubmitted
 from services.messages import encode
@@ -22,7 +23,9 @@ WARD_14, WARD_12 = "27127", "27130"  # wards of Quận 3 (770), used by no other
 @pytest.fixture(scope="module")
 def client(settings, container, worker):
     # The app owns its container and closes it on shutdown, so it gets one of its own.
-    with TestClient(create_app(bootstrap(settings, producer_name="api"))) as test_client:
+    token = container.tokens.issue(Role.COORDINATOR, "79", datetime.now(UTC), "tests")
+    with TestClient(create_app(bootstrap(settings, producer_name="api")),
+                    headers={"Authorization": f"Bearer {token}"}) as test_client:
         yield test_client
 
 

@@ -1,18 +1,22 @@
 """The optimizer worker on the real servers: a plan request in, a stored plan out, traced to its snapshot."""
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 
 from infra.processes import optimizer_worker
 from services.adapters import tables as t
+from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.domain.events import AreaCoverage, PlanRequested, ProduceOffered
 from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours
 from services.domain.zones import RiskLevel, Zone
+from services.topics import Topics, topic_specs
 from tests.conftest import wait_until
 
 NOW = datetime.now(UTC)
@@ -34,13 +38,27 @@ def coverage(zone_id: str, people: int, rice_stock: float) -> AreaCoverage:
                         last_report_at=NOW, max_event_at=NOW)
 
 
+@pytest.fixture
+def own(settings, container, run_id):
+    """Settings with plan-request topics of their own, so plan requests from the session's streams worker (other
+    tests' demand) do not reach these workers."""
+    prefix = f"opt-{uuid.uuid4().hex[:8]}"
+    mine = settings.model_copy(update={"topic_prefix": prefix, "optimizer_group": f"{prefix}-optimizer",
+                                       "plan_time_limit_s": 2.0})
+    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, prefix))
+    yield mine, Topics.with_prefix(prefix)
+    delete_topics(settings.kafka_bootstrap, [n for n in list_topics(settings.kafka_bootstrap)
+                                             if n.startswith(prefix + ".")])
+
+
 def plans_for(engine, district: str) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(
             select(t.plans).where(t.plans.c.district_code == district).order_by(t.plans.c.created_at))]
 
 
-def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container, settings, run_id, tmp_path):
+def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container, own, run_id, tmp_path):
+    settings, topics = own
     red, green = f"red-{run_id}", f"green-{run_id}"
     container.zones.add(Zone(red, "Chợ Bến Thành", "760", square(106.6981, 10.7725, 0.002), RiskLevel.VERY_HIGH,
                              valid_from=NOW))
@@ -61,15 +79,15 @@ def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container
                                    for i in range(3)])
     request = PlanRequested(event_id=f"req-{run_id}", occurred_at=NOW, district_code="760",
                             reasons=["shortage risk"])
-    container.publisher.publish(container.topics.plan_requests, "760", request)
-    container.publisher.publish(container.topics.plan_requests, "760", request)  # a redelivery
-    container.publisher.send_raw(container.topics.plan_requests, b"760", b"{not json")
-    worker = optimizer_worker(settings.model_copy(update={"plan_time_limit_s": 3.0}), tmp_path / "optimizer.log")
+    container.publisher.publish(topics.plan_requests, "760", request)
+    container.publisher.publish(topics.plan_requests, "760", request)  # a redelivery
+    container.publisher.send_raw(topics.plan_requests, b"760", b"{not json")
+    worker = optimizer_worker(settings, tmp_path / "optimizer.log")
     try:
         wait_until(lambda: plans_for(container.engine, "760"), timeout_s=90)
         stored = container.plan_store.latest("760")
         assert stored["request_event_id"] == request.event_id
-        assert any(k.startswith(container.topics.plan_requests + "/") for k in stored["snapshot_offsets"])
+        assert any(k.startswith(topics.plan_requests + "/") for k in stored["snapshot_offsets"])
         # Rice is scarce: 2,400 kg for 4,500 people (1,800 kg/day); the red zone starts with none, so it gets
         # more, and both end with the same days of supply.
         quantities = stored["allocation"]["quantities"]
@@ -90,7 +108,7 @@ def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container
         assert any(s["vehicle_id"] == pickup["vehicle_id"] and s["kind"] == "delivery" for s in stored["stops"])
 
         second = PlanRequested(event_id=f"req2-{run_id}", occurred_at=NOW, district_code="760", reasons=["again"])
-        container.publisher.publish(container.topics.plan_requests, "760", second)
+        container.publisher.publish(topics.plan_requests, "760", second)
         wait_until(lambda: len(plans_for(container.engine, "760")) == 2, timeout_s=90)
         first, latest = plans_for(container.engine, "760")
         assert (first["status"], latest["status"]) == ("superseded", "proposed")
@@ -101,8 +119,8 @@ def test_a_plan_request_becomes_a_stored_plan_that_shares_scarce_stock(container
     assert "dead-letter" in log and len(plans_for(container.engine, "760")) == 2
 
 
-def test_an_inconsistent_picture_is_refused_with_its_reason_and_the_worker_goes_on(container, settings, run_id,
-                                                                                    tmp_path):
+def test_an_inconsistent_picture_is_refused_with_its_reason_and_the_worker_goes_on(container, own, run_id, tmp_path):
+    settings, topics = own
     zone_id = f"bad-{run_id}"
     container.zones.add(Zone(zone_id, "Phường 1", "770", square(106.6850, 10.7800, 0.002), RiskLevel.HIGH,
                              valid_from=NOW))
@@ -113,17 +131,16 @@ def test_an_inconsistent_picture_is_refused_with_its_reason_and_the_worker_goes_
         conn.execute(update(t.depots).where(t.depots.c.depot_id == depot.depot_id).values(stock={"rice": -10.0}))
     container.places.add_vehicles([Vehicle(f"v-{run_id}", "51C-9", 1000.0, 8.0, depot.depot_id, time(6), time(18),
                                            serves_district="770")])
-    own = settings.model_copy(update={"optimizer_group": f"opt-{run_id}", "plan_time_limit_s": 2.0})
-    container.publisher.publish(container.topics.plan_requests, "770", PlanRequested(
+    container.publisher.publish(topics.plan_requests, "770", PlanRequested(
         event_id=f"bad-req-{run_id}", occurred_at=NOW, district_code="770", reasons=["x"]))
-    worker = optimizer_worker(own, tmp_path / "optimizer.log")
+    worker = optimizer_worker(settings, tmp_path / "optimizer.log")
     try:
         wait_until(lambda: f"depots[{depot.depot_id}].stock[rice]" in (tmp_path / "optimizer.log").read_text(),
                    timeout_s=60)
         assert worker.process.poll() is None  # still running
         with container.engine.begin() as conn:  # fixed: the next request is planned
             conn.execute(update(t.depots).where(t.depots.c.depot_id == depot.depot_id).values(stock={"rice": 800.0}))
-        container.publisher.publish(container.topics.plan_requests, "770", PlanRequested(
+        container.publisher.publish(topics.plan_requests, "770", PlanRequested(
             event_id=f"good-req-{run_id}", occurred_at=NOW, district_code="770", reasons=["x"]))
         wait_until(lambda: plans_for(container.engine, "770"), timeout_s=60)
     finally:
@@ -131,7 +148,8 @@ def test_an_inconsistent_picture_is_refused_with_its_reason_and_the_worker_goes_
     assert [p["request_event_id"] for p in plans_for(container.engine, "770")] == [f"good-req-{run_id}"]
 
 
-def test_two_optimizer_workers_split_the_districts(container, settings, run_id, tmp_path):
+def test_two_optimizer_workers_split_the_districts(container, own, run_id, tmp_path):
+    settings, topics = own
     from kafka.partitioner.default import murmur2
 
     def partition(district: str) -> int:
@@ -142,9 +160,8 @@ def test_two_optimizer_workers_split_the_districts(container, settings, run_id, 
         by_partition.setdefault(partition(code), code)
     districts = [by_partition[p] for p in sorted(by_partition)]
     assert len(districts) == settings.topic_partitions
-    own = settings.model_copy(update={"optimizer_group": f"pair-{run_id}", "plan_time_limit_s": 1.0})
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
-    workers = [optimizer_worker(own, log) for log in logs]
+    workers = [optimizer_worker(settings, log) for log in logs]
 
     def assignments() -> list[set[int]]:
         out = []
@@ -158,7 +175,7 @@ def test_two_optimizer_workers_split_the_districts(container, settings, run_id, 
         wait_until(lambda: all(assignments()) and set.union(*assignments()) == set(range(len(districts)))
                    and not set.intersection(*assignments()), timeout_s=60)
         for code in districts:
-            container.publisher.publish(container.topics.plan_requests, code, PlanRequested(
+            container.publisher.publish(topics.plan_requests, code, PlanRequested(
                 event_id=f"pair-{run_id}-{code}", occurred_at=NOW, district_code=code, reasons=["x"]))
         wait_until(lambda: all(plans_for(container.engine, code) for code in districts), timeout_s=90)
     finally:

@@ -1,0 +1,70 @@
+"""Tokens on the real database: no token 401, wrong scope 403, tokens stored hashed, expiry and revocation."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api import auth
+from api.main import create_app
+from services.adapters import tables as t
+from services.bootstrap import bootstrap
+from services.domain.access import Role
+
+QUAN_1_WARD, QUAN_3_WARD = "26734", "27133"  # Bến Nghé (760), a ward of Quận 3 (770)
+BODY = {"households": 2, "people": 5}
+
+
+@pytest.fixture(scope="module")
+def client(settings, container):
+    with TestClient(create_app(bootstrap(settings, producer_name="api"))) as test_client:
+        yield test_client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_no_token_or_a_wrong_one_gets_401(client, container):
+    assert client.get("/api/v1/coverage").status_code == 401
+    assert client.get("/api/v1/coverage", headers={"Authorization": "Basic abc"}).status_code == 401
+    token = container.tokens.issue(Role.COORDINATOR, "79", datetime.now(UTC))
+    forged = token[:-4] + ("aaaa" if not token.endswith("aaaa") else "bbbb")
+    assert client.get("/api/v1/coverage", headers=bearer(forged)).status_code == 401
+    assert client.get("/api/v1/coverage", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v1/coverage", params={"token": token}).status_code == 200  # links and EventSource
+
+
+def test_officials_act_inside_their_scope_only(client, container):
+    now = datetime.now(UTC)
+    district = container.tokens.issue(Role.DISTRICT, "760", now)
+    commune = container.tokens.issue(Role.COMMUNE, QUAN_1_WARD, now)
+    driver = container.tokens.issue(Role.DRIVER, "truck-1", now)
+    assert client.post("/api/v1/demand", json={"commune_code": QUAN_1_WARD, **BODY},
+                       headers=bearer(district)).status_code == 202
+    refused = client.post("/api/v1/demand", json={"commune_code": QUAN_3_WARD, **BODY}, headers=bearer(district))
+    assert refused.status_code == 403 and QUAN_3_WARD in refused.json()["detail"]
+    assert client.post("/api/v1/demand", json={"commune_code": QUAN_1_WARD, **BODY},
+                       headers=bearer(commune)).status_code == 202
+    assert client.post("/api/v1/demand", json={"commune_code": "26737", **BODY},
+                       headers=bearer(commune)).status_code == 403
+    assert client.post("/api/v1/demand", json={"commune_code": QUAN_1_WARD, **BODY},
+                       headers=bearer(driver)).status_code == 403
+    rows = client.get("/api/v1/rollup", headers=bearer(district)).json()
+    assert rows and {r["code"] if r["level"] == "district" else r["parent_code"] for r in rows} == {"760"}
+
+
+def test_tokens_are_stored_hashed_and_expire_or_are_revoked(client, container):
+    now = datetime.now(UTC)
+    token = container.tokens.issue(Role.DRIVER, "truck-2", now, "volunteer", expires_at=now + timedelta(seconds=1))
+    token_id, secret = token.split("_")[1], token.split("_", 2)[2]
+    with container.engine.connect() as conn:
+        stored = conn.execute(select(t.access_tokens).where(t.access_tokens.c.token_id == token_id)).one()
+    assert secret not in str(tuple(stored)) and len(stored.secret_hash) == 64
+    assert container.tokens.resolve(token, now) is not None
+    assert container.tokens.resolve(token, now + timedelta(seconds=2)) is None  # expired
+    lasting = container.tokens.issue(Role.COORDINATOR, "79", now)
+    assert container.tokens.revoke(lasting.split("_")[1], now)
+    auth._cache.clear()
+    assert client.get("/api/v1/coverage", headers=bearer(lasting)).status_code == 401
