@@ -10,7 +10,8 @@ from sqlalchemy import text
 
 from api import errors
 from api.deps import ContainerDep
-from api.routes import coverage, demand
+from api.routes import coverage, dashboard, demand, plans, zones
+from api.routes.sheets import router as sheets_router
 from services.bootstrap import Container
 
 
@@ -30,6 +31,10 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(demand.router)
     app.include_router(coverage.router)
+    app.include_router(dashboard.router)
+    app.include_router(sheets_router)
+    app.include_router(zones.router)
+    app.include_router(plans.router)
 
     @app.get("/health", tags=["health"])
     def health(c: ContainerDep) -> dict[str, str]:

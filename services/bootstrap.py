@@ -11,19 +11,22 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from .adapters.db import make_engine
-from .adapters.geodata import read_catalogue
+from .adapters.geodata import read_catalogue, read_units
 from .adapters.kafka import KafkaPublisher
 from .adapters.plans import PlanStore
 from .adapters.projections import Projections
 from .adapters.repositories import AdminRepository, PlaceRepository, ZoneRepository
 from .adapters.tokens import TokenStore
+from .adapters.views import Views
 from .adapters.zone_index import ZoneIndex
 from .district import DistrictProcessor
-from .domain.admin import AdminCatalogue
+from .domain.admin import AdminCatalogue, AdminLevel
 from .domain.alerts import PriceRule, ShortageRule
+from .domain.geo import MultiPolygon
 from .domain.items import Catalogue, default_catalogue
 from .planner import Planner
 from .topics import Topics
+from .zone_commands import ZoneCommands
 
 if TYPE_CHECKING:
     from infra.settings import Settings
@@ -89,6 +92,18 @@ class Container:
     @cached_property
     def plan_store(self) -> PlanStore:
         return PlanStore(self.engine, self.province_code)
+
+    @cached_property
+    def zone_commands(self) -> ZoneCommands:
+        def boundaries() -> dict[str, MultiPolygon]:
+            return {u.code: u.boundary for u in read_units(self.geodata_dir, (self.province_code,))
+                    if u.level is AdminLevel.DISTRICT and u.boundary is not None}
+
+        return ZoneCommands(boundaries, self.province_code, self.zones, self.publisher, self.topics)
+
+    @cached_property
+    def views(self) -> Views:
+        return Views(self.engine, self.province_code)
 
     @cached_property
     def tokens(self) -> TokenStore:

@@ -69,6 +69,8 @@ class DistrictProcessor:
             commune = event.report.commune_code
             for line in event.report.needs:  # the only items a report names (its daily need raises for these)
                 self.items.get(line.item_code)
+        if isinstance(event, DeliveryPlanned) and event.zone_id and not commune:
+            commune = None  # a drop for a zone (at its checkpoint) counts for the zone and the district only
         if commune is not None:
             if not self.admin.has_commune(commune):
                 raise UnknownReference("commune_code", commune)

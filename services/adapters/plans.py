@@ -33,6 +33,14 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 DEPOT_LOCK = 7_400_001  # pg advisory lock guarding depot reservations
 
 
+class PlanNotFound(LookupError):
+    pass
+
+
+class PlanConflict(Exception):
+    pass
+
+
 def _available(stock: float, reserved: float) -> float:
     """What other districts' plans left; negative stock passes through so the planner refuses it by name."""
     return stock if stock < 0 else max(0.0, stock - reserved)
@@ -72,7 +80,8 @@ class PlanStore:
                                         (_seconds(r.shift_start), _seconds(r.shift_end)), r.green_lane_permit, r.trips)
                         for r in conn.execute(
                             select(v).join(d, d.c.depot_id == v.c.home_depot_id)
-                            .where(func.coalesce(v.c.district_code, d.c.district_code) == district)
+                            .where(func.coalesce(v.c.district_code, d.c.district_code) == district,
+                                   v.c.vehicle_id.not_in(self._busy_vehicles(day)))
                             .order_by(v.c.vehicle_id))]
             previous = self._previous(conn, district, day)
             produce = [OfferSnapshot(r.event_id, r.zone_id, (r.lon, r.lat), r.quantity_kg,
@@ -87,6 +96,12 @@ class PlanStore:
                        func.ST_X(o.c.geom).label("lon"), func.ST_Y(o.c.geom).label("lat"))
                 .join(z, and_(z.c.is_current, z.c.status == "active", func.ST_Contains(z.c.geom, o.c.geom)))
                 .where(z.c.zone_id.in_(zone_ids), o.c.available_until > now).order_by(o.c.event_id))
+
+    @staticmethod
+    def _busy_vehicles(day: date) -> Any:
+        """Vehicles already driving an approved plan of the day: later plans of the day do not count on them."""
+        return (select(t.plan_stops.c.vehicle_id).join(t.plans, t.plans.c.plan_id == t.plan_stops.c.plan_id)
+                .where(t.plans.c.plan_day == day, t.plans.c.status == "approved"))
 
     @staticmethod
     def _zones_query(district: str) -> Any:
@@ -119,24 +134,28 @@ class PlanStore:
                             r.commune_code or "", r.checkpoint_id,
                             (r.cp_lon, r.cp_lat) if r.checkpoint_id else None, r.handover_minutes or 20)
 
-    def _latest_plan_ids(self, conn: Any, day: date) -> dict[str, str]:
+    def _latest_proposals(self, conn: Any, day: date) -> dict[str, str]:
         p = t.plans
         rows = conn.execute(select(p.c.district_code, p.c.plan_id)
-                            .where(p.c.plan_day == day, p.c.status.in_(("proposed", "approved")))
+                            .where(p.c.plan_day == day, p.c.status == "proposed")
                             .order_by(p.c.district_code, p.c.created_at.desc())
                             .distinct(p.c.district_code))
         return {r.district_code: r.plan_id for r in rows}
 
     def _reserved(self, conn: Any, day: date, exclude: str) -> dict[tuple[str, str], float]:
+        """Depot stock promised: every approved plan of the day, and other districts' newest proposals."""
         reserved: dict[tuple[str, str], float] = defaultdict(float)
-        latest = [pid for d, pid in self._latest_plan_ids(conn, day).items() if d != exclude]
-        for (allocation,) in conn.execute(select(t.plans.c.allocation).where(t.plans.c.plan_id.in_(latest))):
+        proposals = [pid for d, pid in self._latest_proposals(conn, day).items() if d != exclude]
+        p = t.plans
+        query = select(p.c.allocation).where(p.c.plan_day == day, (p.c.status == "approved")
+                                             | p.c.plan_id.in_(proposals))
+        for (allocation,) in conn.execute(query):
             for depot, _, item, q in allocation.get("quantities", []):
                 reserved[(depot, item)] += q
         return reserved
 
     def _previous(self, conn: Any, district: str, day: date) -> dict[str, tuple[str, int]]:
-        plan_id = self._latest_plan_ids(conn, day).get(district)
+        plan_id = self._latest_proposals(conn, day).get(district)
         if plan_id is None:
             return {}
         s = t.plan_stops
@@ -185,18 +204,50 @@ class PlanStore:
                 conn.execute(insert(t.plan_unserved).values(unserved))
         return True
 
-    def latest(self, district: str) -> dict[str, Any] | None:
+    def approve(self, plan_id: str, by: str, now: datetime) -> dict[str, Any]:
+        """Approve a proposal: its drops go on their way. Approved plans of a day add up (each was planned from a
+        picture that counted the earlier ones' goods as on the way); a superseded proposal cannot be approved."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.plans).where(t.plans.c.plan_id == plan_id).with_for_update()).first()
+            if row is None:
+                raise PlanNotFound(plan_id)
+            if row.status == "approved":
+                return dict(row._mapping)
+            if row.status != "proposed":
+                raise PlanConflict(f"plan {plan_id} is {row.status}; approve the district's newest proposal")
+            conn.execute(update(t.plans).where(t.plans.c.plan_id == plan_id)
+                         .values(status="approved", approved_by=by, approved_at=now))
+            return {**dict(row._mapping), "status": "approved", "approved_by": by, "approved_at": now}
+
+    def history(self, district: str, limit: int = 50) -> list[dict[str, Any]]:
+        p = t.plans
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                select(p.c.plan_id, p.c.district_code, p.c.status, p.c.created_at, p.c.plan_day, p.c.stats,
+                       p.c.approved_by, p.c.approved_at, p.c.request_event_id)
+                .where(p.c.district_code == district).order_by(p.c.created_at.desc()).limit(limit))]
+
+    def get(self, plan_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.plans.c.district_code).where(t.plans.c.plan_id == plan_id)).first()
+        return self.latest(row.district_code, plan_id) if row else None
+
+    def latest(self, district: str, plan_id: str | None = None) -> dict[str, Any] | None:
         """The district's newest plan with its stops by vehicle and its unserved orders."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.plans).where(t.plans.c.district_code == district)
-                               .order_by(t.plans.c.created_at.desc()).limit(1)).first()
+            query = select(t.plans).where(t.plans.c.district_code == district)
+            if plan_id is not None:
+                query = query.where(t.plans.c.plan_id == plan_id)
+            row = conn.execute(query.order_by(t.plans.c.created_at.desc()).limit(1)).first()
             if row is None:
                 return None
             plan = dict(row._mapping)
             s = t.plan_stops
             plan["stops"] = [dict(r._mapping) for r in conn.execute(
                 select(s.c.stop_id, s.c.order_id, s.c.vehicle_id, s.c.trip, s.c.sequence, s.c.kind, s.c.eta, s.c.kg,
-                       s.c["items"], s.c.zone_id, s.c.checkpoint_id).where(s.c.plan_id == plan["plan_id"])
+                       s.c["items"], s.c.zone_id, s.c.commune_code, s.c.checkpoint_id,
+                       func.ST_X(s.c.geom).label("lon"), func.ST_Y(s.c.geom).label("lat"))
+                .where(s.c.plan_id == plan["plan_id"])
                 .order_by(s.c.vehicle_id, s.c.sequence))]
             plan["unserved"] = [dict(r._mapping) for r in conn.execute(
                 select(t.plan_unserved).where(t.plan_unserved.c.plan_id == plan["plan_id"]))]

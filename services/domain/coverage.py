@@ -114,7 +114,8 @@ class CoverageBook:
 
     def _apply(self, entry: Entry, sign: int) -> None:
         zone = self.zone_of(entry)
-        for key in ((ZONE_PART, f"{zone}|{entry.district}"), (COMMUNE, entry.commune), (DISTRICT, entry.district)):
+        keys = [(ZONE_PART, f"{zone}|{entry.district}"), (COMMUNE, entry.commune), (DISTRICT, entry.district)]
+        for key in keys if entry.commune else [keys[0], keys[2]]:  # a drop for a zone may name no commune
             totals = self.areas.get(key)
             if totals is None:
                 totals = self.areas[key] = Totals()

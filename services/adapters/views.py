@@ -1,0 +1,93 @@
+"""Read views for the API and the dashboard, shaped in PostGIS (GeoJSON is built by the database, so a map of
+thousands of zones is one query and one string)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+DISTRICTS = text("""
+SELECT coalesce(json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', a.code,
+    'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, 0.0005), 6)::json,
+    'properties', json_build_object('code', a.code, 'name', a.name, 'population', a.population))
+    ORDER BY a.code), '[]'::json))::text, '')
+FROM admin_units a WHERE a.level = 'district' AND a.parent_code = :province AND a.geom IS NOT NULL
+""")
+
+ZONES = text("""
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', z.zone_id,
+    'geometry', ST_AsGeoJSON(z.geom, 6)::json,
+    'properties', json_build_object(
+        'zone_id', z.zone_id, 'name', z.name, 'district_code', z.district_code, 'risk_level', z.risk_level,
+        'status', z.status, 'version', z.version, 'households', coalesce(c.households, 0),
+        'people', coalesce(c.people, 0), 'min_days_of_supply', c.min_days_of_supply,
+        'days_of_supply', coalesce(c.days_of_supply, '{}'::jsonb)))
+    ORDER BY z.zone_id), '[]'::json))::text
+FROM zones z LEFT JOIN coverage c ON c.level = 'zone' AND c.area_id = z.zone_id
+WHERE z.is_current AND z.status = 'active' AND (CAST(:district AS text) IS NULL OR z.district_code = :district)
+""")
+
+SALES_POINTS = text("""SELECT point_id, name, kind, status, commune_code, contact, ST_X(geom) AS lon, ST_Y(geom) AS lat
+FROM sales_points ORDER BY point_id""")
+DEPOTS = text("""SELECT depot_id, name, district_code, ST_X(geom) AS lon, ST_Y(geom) AS lat
+FROM depots ORDER BY depot_id""")
+CHECKPOINTS = text("""SELECT checkpoint_id, zone_id, name, handover_minutes, ST_X(geom) AS lon, ST_Y(geom) AS lat
+FROM checkpoints ORDER BY checkpoint_id""")
+
+LATEST_PLANS = text("""
+SELECT DISTINCT ON (district_code) plan_id, district_code, status, created_at, plan_day, stats, approved_by,
+       approved_at
+FROM plans WHERE plan_day = :day AND status IN ('proposed', 'approved')
+ORDER BY district_code, (status = 'approved') DESC, created_at DESC
+""")
+STOPS = text("""
+SELECT plan_id, vehicle_id, trip, sequence, stop_id, order_id, kind, eta, kg, items, zone_id, checkpoint_id,
+       ST_X(geom) AS lon, ST_Y(geom) AS lat
+FROM plan_stops WHERE plan_id = ANY(:plans) ORDER BY plan_id, vehicle_id, sequence
+""")
+UNSERVED = text("SELECT plan_id, order_id, reason, detail FROM plan_unserved WHERE plan_id = ANY(:plans)")
+
+
+class Views:
+    def __init__(self, engine: Engine, province_code: str) -> None:
+        self.engine = engine
+        self.province_code = province_code
+
+    def districts_geojson(self) -> str:
+        with self.engine.connect() as conn:
+            return str(conn.execute(DISTRICTS, {"province": self.province_code}).scalar())
+
+    def zones_geojson(self, district: str | None = None) -> str:
+        with self.engine.connect() as conn:
+            return str(conn.execute(ZONES, {"district": district}).scalar())
+
+    def places(self) -> dict[str, list[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            return {name: [dict(r._mapping) for r in conn.execute(query)]
+                    for name, query in (("sales_points", SALES_POINTS), ("depots", DEPOTS),
+                                        ("checkpoints", CHECKPOINTS))}
+
+    def plans_of_day(self, day: date) -> list[dict[str, Any]]:
+        """The plan of each district for the day (the approved one, else the newest proposal), with its routes."""
+        with self.engine.connect() as conn:
+            plans = [dict(r._mapping) for r in conn.execute(LATEST_PLANS, {"day": day})]
+            ids = [p["plan_id"] for p in plans]
+            stops = [dict(r._mapping) for r in conn.execute(STOPS, {"plans": ids})] if ids else []
+            unserved = [dict(r._mapping) for r in conn.execute(UNSERVED, {"plans": ids})] if ids else []
+        return [with_routes(p, stops, unserved) for p in plans]
+
+
+def with_routes(plan: dict[str, Any], stops: list[dict[str, Any]], unserved: list[dict[str, Any]]
+                ) -> dict[str, Any]:
+    routes: dict[str, list[dict[str, Any]]] = {}
+    for stop in stops:
+        if stop["plan_id"] == plan["plan_id"]:
+            routes.setdefault(stop["vehicle_id"], []).append(
+                {k: v for k, v in stop.items() if k not in ("plan_id", "vehicle_id")})
+    return {**plan, "routes": [{"vehicle_id": v, "stops": s} for v, s in sorted(routes.items())],
+            "unserved": [{k: v for k, v in u.items() if k != "plan_id"} for u in unserved
+                         if u["plan_id"] == plan["plan_id"]]}

@@ -1,0 +1,33 @@
+"""A coordinator approves a plan: its drops become deliveries on their way (DeliveryPlanned events), which the
+coverage picture counts at once. Approving twice publishes the same events, which the streams fold once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .adapters.plans import PlanNotFound, PlanStore
+from .domain.access import Principal, Role
+from .domain.admin import AdminCatalogue
+from .domain.events import DeliveryPlanned, Event
+from .domain.geo import Point
+from .ports import EventPublisher
+from .topics import Topics
+
+
+def approve_plan(plan_id: str, principal: Principal, store: PlanStore, admin: AdminCatalogue,
+                 publisher: EventPublisher, topics: Topics, now: datetime) -> dict[str, Any]:
+    plan = store.get(plan_id)
+    if plan is None:
+        raise PlanNotFound(plan_id)
+    principal.require_role(Role.COORDINATOR, Role.DISTRICT)
+    principal.require_district(plan["district_code"], admin)
+    approved = store.approve(plan_id, principal.label or principal.token_id, now)
+    deliveries: list[tuple[str, Event]] = [(plan["district_code"], DeliveryPlanned(
+        event_id=f"{plan_id}:{stop['stop_id']}", occurred_at=now, district_code=plan["district_code"],
+        plan_id=plan_id, stop_id=stop["stop_id"], commune_code=stop["commune_code"] or "",
+        location=Point(stop["lon"], stop["lat"]), quantities=dict(stop["items"]), zone_id=stop["zone_id"]))
+        for stop in plan["stops"] if stop["kind"] == "drop" and stop["items"]]
+    if deliveries:
+        publisher.publish_many(topics.deliveries, deliveries)
+    return {**approved, "deliveries_published": len(deliveries)}

@@ -1,0 +1,127 @@
+"""Zones and plans through the API on the real servers: writes become events, reads come from PostGIS, and an
+approved plan's drops show up as goods on the way in the coverage picture."""
+
+from datetime import UTC, datetime, time
+from time import sleep as pause
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from services.bootstrap import bootstrap
+from services.domain.access import Role
+from services.domain.events import AreaCoverage
+from services.domain.fleet import Vehicle
+from services.domain.geo import Point
+from services.domain.places import Checkpoint, Depot, OpeningHours
+from tests.conftest import wait_until
+
+NOW = datetime.now(UTC)
+
+
+def ring(lon: float, lat: float, half: float) -> list[list[float]]:
+    return [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half],
+            [lon - half, lat - half]]
+
+
+@pytest.fixture(scope="module")
+def client(settings, container, worker):
+    token = container.tokens.issue(Role.COORDINATOR, "79", NOW, "coordinator")
+    with TestClient(create_app(bootstrap(settings, producer_name="api")),
+                    headers={"Authorization": f"Bearer {token}"}) as test_client:
+        yield test_client
+
+
+def zone_feature(client, zone_id):
+    features = client.get("/api/v1/zones").json()["features"]
+    return next((f for f in features if f["id"] == zone_id), None)
+
+
+def test_a_zone_is_declared_redrawn_and_lifted_through_events(client, run_id):
+    zone_id = f"z-api-{run_id}"
+    body = {"zone_id": zone_id, "name": "Hẻm 52 Bùi Viện", "risk_level": 3,
+            "boundary": {"type": "Polygon", "coordinates": [ring(106.6930, 10.7670, 0.001)]}}
+    accepted = client.post("/api/v1/zones", json=body)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["district_code"] == "760"
+    feature = wait_until(lambda: zone_feature(client, zone_id))
+    assert feature["properties"]["risk_level"] == 3 and feature["geometry"]["type"] == "MultiPolygon"
+    redraw = {"risk_level": 4, "boundary": {"type": "Polygon", "coordinates": [ring(106.6930, 10.7670, 0.0005)]}}
+    assert client.put(f"/api/v1/zones/{zone_id}", json=redraw).status_code == 202
+    wait_until(lambda: (f := zone_feature(client, zone_id)) and f["properties"]["version"] == 2)
+    assert client.post(f"/api/v1/zones/{zone_id}/lift").status_code == 202
+    wait_until(lambda: zone_feature(client, zone_id) is None)
+    assert client.put(f"/api/v1/zones/{zone_id}", json=redraw).status_code == 422  # lifted: nothing to redraw
+
+
+@pytest.mark.parametrize("coordinates, says", [
+    ([[[106.69, 10.76], [106.70, 10.77], [106.70, 10.76], [106.69, 10.77], [106.69, 10.76]]], "Self-intersection"),
+    ([[[106.69, 10.76], [106.70, 10.76], [106.70, 10.76], [106.69, 10.76]]], "empty"),
+    ([ring(105.85, 21.03, 0.01)], "outside province"),  # Hà Nội
+    ([[[106.69, 10.76], [106.70, 10.77]]], "closed"),
+])
+def test_invalid_polygons_are_refused_saying_what_is_wrong(client, coordinates, says):
+    body = {"name": "bad", "risk_level": 2, "boundary": {"type": "Polygon", "coordinates": coordinates}}
+    response = client.post("/api/v1/zones", json=body)
+    assert response.status_code == 422, response.text
+    assert says in response.text and response.json()["detail"][0]["loc"][-1] in ("boundary", "polygon")
+
+
+def test_a_district_official_cannot_declare_a_zone_in_another_district(client, container):
+    token = container.tokens.issue(Role.DISTRICT, "770", NOW)
+    body = {"name": "Q1", "risk_level": 2,
+            "boundary": {"type": "Polygon", "coordinates": [ring(106.70, 10.775, 0.001)]}}
+    response = client.post("/api/v1/zones", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+
+
+def test_districts_and_places_for_the_map(client):
+    districts = client.get("/api/v1/districts").json()
+    assert len(districts["features"]) == 22 and {"code", "name", "population"} <= set(
+        districts["features"][0]["properties"])
+    assert set(client.get("/api/v1/places").json()) == {"sales_points", "depots", "checkpoints"}
+
+
+def test_an_approved_plan_puts_its_goods_on_the_way(client, container, run_id):
+    zone_id = f"z-plan-{run_id}"
+    body = {"zone_id": zone_id, "name": "Chung cư Ngô Gia Tự", "risk_level": 4,
+            "boundary": {"type": "Polygon", "coordinates": [ring(106.6700, 10.7600, 0.001)]}}
+    district = client.post("/api/v1/zones", json=body).json()["district_code"]
+    wait_until(lambda: zone_feature(client, zone_id))
+    container.places.add_checkpoints([Checkpoint(f"cp-{run_id}", zone_id, "Cổng A", Point(106.6688, 10.7600))])
+    need = {"rice": 400.0, "water": 2000.0}
+    container.projections.coverage([AreaCoverage(
+        event_id=f"c-{run_id}", occurred_at=NOW, level="zone", area_id=zone_id, district_code=district,
+        zone_id=zone_id, households=300, people=1000, vulnerable={}, need=need, stock={}, on_way={},
+        days_of_supply={"rice": 0.0, "water": 0.0}, last_report_at=NOW, max_event_at=NOW)])
+    depot = Depot(f"d-{run_id}", "Kho Q10", Point(106.6600, 10.7700), district, OpeningHours(time(5), time(20)))
+    container.places.add_depots([depot])
+    container.places.set_depot_stock(depot.depot_id, {"rice": 1000.0, "water": 5000.0})
+    container.places.add_vehicles([Vehicle(f"v-{run_id}", "51D-1", 3000.0, 15.0, depot.depot_id, time(6), time(18),
+                                           green_lane_permit=True, serves_district=district)])
+    snapshot = container.plan_store.snapshot(district, NOW, {})
+    plan = container.planner.plan(snapshot, f"api-{run_id}", NOW)
+    assert container.plan_store.save(plan)
+
+    latest = client.get("/api/v1/plans/latest", params={"district_code": district}).json()
+    assert latest["plan_id"] == plan.plan_id and latest["status"] == "proposed"
+    stops = [s for r in latest["routes"] for s in r["stops"]]
+    assert stops and all(s["checkpoint_id"] == f"cp-{run_id}" for s in stops)
+    assert any(p["plan_id"] == plan.plan_id for p in client.get("/api/v1/plans/today").json())
+
+    approved = client.post(f"/api/v1/plans/{plan.plan_id}/approve")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert approved.json()["deliveries_published"] == len(stops)
+    rice = sum(s["items"].get("rice", 0.0) for s in stops)
+    assert rice > 0
+
+    def on_way() -> float:
+        rows = client.get("/api/v1/coverage", params={"level": "zone", "area_id": zone_id}).json()
+        return rows[0]["on_way"].get("rice", 0.0) if rows else 0.0
+
+    wait_until(lambda: abs(on_way() - rice) < 1e-3, timeout_s=60)
+    again = client.post(f"/api/v1/plans/{plan.plan_id}/approve")  # approving twice counts once
+    assert again.status_code == 200
+    pause(2.0)  # let the stream fold the repeated events
+    assert abs(on_way() - rice) < 1e-3
+    assert client.post("/api/v1/plans/no-such-plan/approve").status_code == 404
