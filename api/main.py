@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from api import errors
 from api.deps import ContainerDep
-from api.routes import coverage, dashboard, demand, plans, zones
+from api.routes import alerts, coverage, dashboard, demand, field, plans, zones
 from api.routes.sheets import router as sheets_router
 from services.bootstrap import Container
 
@@ -35,6 +35,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(sheets_router)
     app.include_router(zones.router)
     app.include_router(plans.router)
+    app.include_router(field.router)
+    app.include_router(alerts.router)
 
     @app.get("/health", tags=["health"])
     def health(c: ContainerDep) -> dict[str, str]:

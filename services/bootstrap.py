@@ -25,6 +25,7 @@ from .domain.alerts import PriceRule, ShortageRule
 from .domain.geo import MultiPolygon
 from .domain.items import Catalogue, default_catalogue
 from .planner import Planner
+from .reports import Reports
 from .topics import Topics
 from .zone_commands import ZoneCommands
 
@@ -100,6 +101,10 @@ class Container:
                     if u.level is AdminLevel.DISTRICT and u.boundary is not None}
 
         return ZoneCommands(boundaries, self.province_code, self.zones, self.publisher, self.topics)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self.admin, self.items, self.engine, self.publisher, self.topics)
 
     @cached_property
     def views(self) -> Views:

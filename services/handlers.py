@@ -13,16 +13,21 @@ from .ports import EventPublisher
 from .topics import Topics
 
 
-def submit_demand(cmd: SubmitDemand, admin: AdminCatalogue, items: Catalogue, publisher: EventPublisher,
-                  topics: Topics) -> DemandSubmitted:
-    """Check references the caller can fix at once, then publish the demand keyed by district."""
+def build_demand(cmd: SubmitDemand, admin: AdminCatalogue, items: Catalogue) -> DemandSubmitted:
+    """The event for a demand report, once the references the caller can fix at once are checked."""
     district = admin.district_of(cmd.report.commune_code)
     if district is None:
         raise UnknownReference("commune_code", cmd.report.commune_code)
     cmd.report.daily_need(items)  # raises UnknownReference for an unknown item
-    event = DemandSubmitted(event_id=cmd.event_id, occurred_at=cmd.occurred_at, district_code=district,
-                            report=cmd.report)
-    publisher.publish(topics.demand, district, event)
+    return DemandSubmitted(event_id=cmd.event_id, occurred_at=cmd.occurred_at, district_code=district,
+                           report=cmd.report)
+
+
+def submit_demand(cmd: SubmitDemand, admin: AdminCatalogue, items: Catalogue, publisher: EventPublisher,
+                  topics: Topics) -> DemandSubmitted:
+    """Check, then publish the demand keyed by district."""
+    event = build_demand(cmd, admin, items)
+    publisher.publish(topics.demand, event.district_code, event)
     return event
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
@@ -42,3 +44,37 @@ def get_shortage_alerts(container: ContainerDep, principal: PrincipalDep) -> lis
     """Open shortage alerts, the fewest days of supply first (officials see those touching their district)."""
     return [a for a in container.projections.open_shortage_alerts()
             if any(principal.may_see_district(d, container.admin) for d in a["district_codes"])]
+
+
+@router.get("/coverage.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def coverage_csv(container: ContainerDep, principal: PrincipalDep, level: Level | None = None,
+                 district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None) -> Response:
+    """The same rows as /coverage, one line per area and item (need, stock, on the way, days of supply)."""
+    rows = get_coverage(container, principal, level=level, district_code=district_code)
+    lines = [(r["level"], r["area_id"], r["district_code"], r["zone_id"] or "", r["households"], r["people"], item,
+              r["need"].get(item, 0.0), r["stock"].get(item, 0.0), r["on_way"].get(item, 0.0),
+              "" if r["days_of_supply"].get(item) is None else r["days_of_supply"][item])
+             for r in rows for item in sorted(set(r["need"]) | set(r["stock"]) | set(r["on_way"]))]
+    return _csv(["level", "area_id", "district_code", "zone_id", "households", "people", "item", "need_per_day",
+                 "stock", "on_way", "days_of_supply"], lines, "coverage.csv")
+
+
+@router.get("/rollup.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def rollup_csv(container: ContainerDep, principal: PrincipalDep,
+               province_code: Annotated[str, Query(pattern=r"^\d{2}$")] = "79",
+               missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> Response:
+    rows = get_rollup(container, principal, province_code, missing_after_hours)
+    lines = [(r["level"], r["code"], r["name"], r["parent_code"], r["households"] or 0, r["people"] or 0,
+              "" if r["min_days_of_supply"] is None else r["min_days_of_supply"], r["last_report_at"] or "",
+              "yes" if r["missing_report"] else "no") for r in rows]
+    return _csv(["level", "code", "name", "parent_code", "households", "people", "min_days_of_supply",
+                 "last_report_at", "missing_report"], lines, "rollup.csv")
+
+
+def _csv(header: list[str], lines: list[tuple[Any, ...]], filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(lines)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -3,7 +3,7 @@ thousands of zones is one query and one string)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -52,6 +52,23 @@ FROM plan_stops WHERE plan_id = ANY(:plans) ORDER BY plan_id, vehicle_id, sequen
 UNSERVED = text("SELECT plan_id, order_id, reason, detail FROM plan_unserved WHERE plan_id = ANY(:plans)")
 
 
+PRODUCE = text("""
+SELECT o.event_id AS offer_id, o.district_code, o.commune_code, o.product, o.quantity_kg, o.available_until,
+       o.contact, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
+       (SELECT json_build_object('plan_id', s.plan_id, 'vehicle_id', s.vehicle_id, 'pickup_eta', s.eta,
+                                 'status', p.status)
+        FROM plan_stops s JOIN plans p ON p.plan_id = s.plan_id
+        WHERE s.order_id = o.event_id AND s.kind = 'pickup' AND p.status IN ('proposed', 'approved')
+        ORDER BY (p.status = 'approved') DESC, p.created_at DESC LIMIT 1) AS carried_by
+FROM produce_offers o WHERE o.available_until > :now ORDER BY o.available_until
+""")
+PRICE_ALERTS = text("""SELECT alert_id, district_code, item_code, status, reference_price_vnd, max_price_vnd,
+       median_price_vnd, reports, places, last_event_at FROM price_alerts
+WHERE (CAST(:status AS text) IS NULL OR status = :status) ORDER BY last_event_at DESC""")
+ALERTS_SINCE = text("""SELECT alert_id, zone_id, item_code, status, days_of_supply, threshold_days, district_codes,
+       opened_at, resolved_at, updated_at FROM shortage_alerts WHERE updated_at > :since ORDER BY updated_at""")
+
+
 class Views:
     def __init__(self, engine: Engine, province_code: str) -> None:
         self.engine = engine
@@ -70,6 +87,19 @@ class Views:
             return {name: [dict(r._mapping) for r in conn.execute(query)]
                     for name, query in (("sales_points", SALES_POINTS), ("depots", DEPOTS),
                                         ("checkpoints", CHECKPOINTS))}
+
+    def produce_offers(self, now: datetime) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(PRODUCE, {"now": now})]
+
+    def price_alerts(self, status: str | None) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(PRICE_ALERTS, {"status": status})]
+
+    def shortage_alerts_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Alerts opened, changed or resolved after `since` (by their projection time), oldest first."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(ALERTS_SINCE, {"since": since})]
 
     def plans_of_day(self, day: date) -> list[dict[str, Any]]:
         """The plan of each district for the day (the approved one, else the newest proposal), with its routes."""

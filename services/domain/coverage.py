@@ -45,6 +45,8 @@ class Totals:
                 _merge(self.stock, entry.stock, sign)
         elif entry.on_way:
             _merge(self.on_way, entry.planned, sign)
+        elif entry.point_id is None:  # handed over to the zone's team (no sales point): stock in the area
+            _merge(self.stock, entry.delivered, sign)
         at = entry.at
         if sign > 0 and at:  # the latest of the times seen (empty times do not count)
             if not isinstance(entry, DeliveryEntry) and (self.last_report_at is None or at > self.last_report_at):

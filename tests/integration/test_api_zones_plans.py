@@ -125,3 +125,17 @@ def test_an_approved_plan_puts_its_goods_on_the_way(client, container, run_id):
     pause(2.0)  # let the stream fold the repeated events
     assert abs(on_way() - rice) < 1e-3
     assert client.post("/api/v1/plans/no-such-plan/approve").status_code == 404
+
+    # The driver confirms the first drop; goods move from on the way to delivered.
+    stop = stops[0]
+    driver = {"Authorization": f"Bearer {container.tokens.issue(Role.DRIVER, f'v-{run_id}', NOW)}"}
+    stranger = {"Authorization": f"Bearer {container.tokens.issue(Role.DRIVER, 'v-other', NOW)}"}
+    confirm = {"plan_id": plan.plan_id, "stop_id": stop["stop_id"], "quantities": stop["items"]}
+    assert client.post("/api/v1/deliveries", json=confirm, headers=stranger).status_code == 403
+    assert client.post("/api/v1/deliveries", json={**confirm, "stop_id": "nope"}, headers=driver).status_code == 404
+    assert client.post("/api/v1/deliveries", json={"plan_id": plan.plan_id, "stop_id": stop["stop_id"]},
+                       headers=driver).status_code == 422  # neither quantities nor a reason
+    assert client.post("/api/v1/deliveries", json=confirm, headers=driver).status_code == 202
+    wait_until(lambda: abs(on_way() - (rice - stop["items"].get("rice", 0.0))) < 1e-3, timeout_s=60)
+    zone = client.get("/api/v1/coverage", params={"level": "zone", "area_id": zone_id}).json()[0]
+    assert abs(zone["stock"].get("rice", 0.0) - stop["items"].get("rice", 0.0)) < 1e-3  # now with the zone's team

@@ -1,0 +1,87 @@
+"""Reports from the field, checked and published as events: stock from sales points, deliveries confirmed by
+drivers, prices from market watchers, produce offered from inside zones. Nothing here changes state directly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, select
+
+from .adapters import tables as t
+from .domain.access import Principal, Role
+from .domain.admin import AdminCatalogue
+from .domain.errors import UnknownReference
+from .domain.events import DeliveryConfirmed, PriceReported, ProduceOffered, StockReported
+from .domain.items import Catalogue
+from .ports import EventPublisher
+from .topics import Topics
+
+E = TypeVar("E", StockReported, PriceReported, ProduceOffered, DeliveryConfirmed)
+
+
+class StopNotFound(LookupError):
+    pass
+
+
+class StopNotApproved(Exception):
+    pass
+
+
+class Reports:
+    def __init__(self, admin: AdminCatalogue, items: Catalogue, engine: Engine, publisher: EventPublisher,
+                 topics: Topics) -> None:
+        self.admin, self.items, self.engine, self.publisher, self.topics = admin, items, engine, publisher, topics
+
+    def _district_of(self, commune: str) -> str:
+        district = self.admin.district_of(commune)
+        if district is None:
+            raise UnknownReference("commune_code", commune)
+        return district
+
+    def _items(self, quantities: dict[str, Any], field: str = "quantities") -> None:
+        for code in quantities:
+            if code not in self.items:
+                raise UnknownReference(field, code)
+
+    def stock(self, event: StockReported, principal: Principal) -> StockReported:
+        self._district_of(event.commune_code)
+        principal.require_point(event.point_id, event.district_code, self.admin)
+        self._items(event.quantities)
+        return self._publish(self.topics.stock, event)
+
+    def price(self, event: PriceReported, principal: Principal) -> PriceReported:
+        if event.district_code not in self.admin.units:
+            raise UnknownReference("district_code", event.district_code)
+        self._items({event.item_code: 1}, "item_code")
+        if principal.role is not Role.SALES_POINT:  # market watchers at sales points report anywhere
+            principal.require_district(event.district_code, self.admin)
+        return self._publish(self.topics.prices, event)
+
+    def produce(self, event: ProduceOffered, principal: Principal) -> ProduceOffered:
+        self._district_of(event.commune_code)
+        principal.require_commune(event.commune_code, self.admin)
+        return self._publish(self.topics.produce, event)
+
+    def delivery(self, plan_id: str, stop_id: str, quantities: dict[str, float], failed_reason: str | None,
+                 event_id: str, occurred_at: datetime, principal: Principal) -> DeliveryConfirmed:
+        """A driver confirms a drop of an approved plan on their own vehicle (officials may do it for them)."""
+        p, s = t.plans, t.plan_stops
+        with self.engine.connect() as conn:
+            row = conn.execute(select(p.c.status, p.c.district_code, s.c.vehicle_id)
+                               .join(s, s.c.plan_id == p.c.plan_id)
+                               .where(p.c.plan_id == plan_id, s.c.stop_id == stop_id)).first()
+        if row is None:
+            raise StopNotFound(f"no stop {stop_id} in plan {plan_id}")
+        principal.require_vehicle(row.vehicle_id, row.district_code, self.admin)
+        if row.status != "approved":
+            raise StopNotApproved(f"plan {plan_id} is {row.status}: only approved plans are driven")
+        self._items(quantities)
+        event = DeliveryConfirmed(event_id=event_id, occurred_at=occurred_at, district_code=row.district_code,
+                                  plan_id=plan_id, stop_id=stop_id, quantities=quantities,
+                                  failed_reason=failed_reason)
+        return self._publish(self.topics.deliveries, event)
+
+    def _publish(self, topic: str, event: E) -> E:
+        self.publisher.publish(topic, event.district_code, event)
+        return event
