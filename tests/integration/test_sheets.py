@@ -5,28 +5,34 @@ from __future__ import annotations
 
 import io
 import time as clock
+import uuid
 from datetime import UTC, datetime, time, timedelta
+from html import escape
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import segno
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from api import auth
 from api.main import create_app
 from api.sheets import QR_ERROR
+from infra.processes import optimizer_worker
 from services.adapters import tables as t
 from services.adapters.geometry import point_to_db
+from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.adapters.sheets import LOCAL
 from services.bootstrap import bootstrap
 from services.domain.access import Role
-from services.domain.events import ProduceOffered
+from services.domain.events import AreaCoverage, PlanRequested, ProduceOffered
 from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours, SalesPoint, SalesPointKind
 from services.domain.zones import RiskLevel, Zone
+from services.topics import Topics, topic_specs
+from tests.conftest import wait_until
 from tests.unit.test_sheets import qr_matrix_from_svg
 
 TAN_DINH = "26734"  # Phường Tân Định, a ward of Quận 1 (760)
@@ -205,3 +211,77 @@ def test_an_expired_link_is_refused(client, container, plan):
     auth._cache.clear()
     assert client.get(sheet_url(plan, plan["a"]), params={"token": soon}).status_code == 401
     assert client.get(sheet_url(plan, plan["a"], "sheet.pdf"), params={"token": soon}).status_code == 401
+
+
+@pytest.fixture
+def own(settings):
+    """Plan-request topics of its own, so only this test's request reaches the worker it starts."""
+    prefix = f"sheet-{uuid.uuid4().hex[:8]}"
+    mine = settings.model_copy(update={"topic_prefix": prefix, "optimizer_group": f"{prefix}-optimizer",
+                                       "plan_time_limit_s": 2.0})
+    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, prefix))
+    yield mine, Topics.with_prefix(prefix)
+    delete_topics(settings.kafka_bootstrap, [n for n in list_topics(settings.kafka_bootstrap)
+                                             if n.startswith(prefix + ".")])
+
+
+def plan_of(engine, request_event_id: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(t.plans.c.plan_id).where(t.plans.c.request_event_id == request_event_id)).scalar()
+
+
+def test_every_vehicle_of_a_plan_made_by_the_optimizer_gets_its_sheet(client, container, own, run_id, tmp_path):
+    settings, topics = own
+    now = datetime.now(UTC)
+    district = "774"  # Quận 5: no other test plans it
+    red, green = f"q5-red-{run_id}", f"q5-green-{run_id}"
+    container.zones.add(Zone(red, "Chợ Kim Biên", district, square(106.6560, 10.7510, 0.0015), RiskLevel.VERY_HIGH,
+                             valid_from=now))
+    container.zones.add(Zone(green, "Khu phố Nguyễn Trãi", district, square(106.6700, 10.7560, 0.0015),
+                             RiskLevel.LOW, valid_from=now))
+    gate = Checkpoint(f"q5-cp-{run_id}", red, "Chốt Hải Thượng Lãn Ông", Point(106.6540, 10.7510), 20)
+    container.places.add_checkpoints([gate])
+
+    def picture(zone: str, people: int) -> AreaCoverage:
+        need = {"rice": people * 0.4, "water": people * 2.0}
+        return AreaCoverage(event_id=f"cov-{zone}", occurred_at=now, level="zone", area_id=zone,
+                            district_code=district, zone_id=zone, households=people // 3, people=people,
+                            vulnerable={"elderly_alone": people // 30}, need=need, stock={}, on_way={},
+                            days_of_supply={"rice": 0.0, "water": 0.0}, last_report_at=now, max_event_at=now)
+
+    container.projections.coverage([picture(red, 2000), picture(green, 1000)])
+    depot = Depot(f"q5-dep-{run_id}", "Kho Quận 5", Point(106.6600, 10.7450), district, OpeningHours(time(5), time(20)))
+    container.places.add_depots([depot])
+    container.places.set_depot_stock(depot.depot_id, {"rice": 3000.0, "water": 20_000.0})
+    trucks = [f"q5-truck-{run_id}-{i}" for i in range(2)]
+    container.places.add_vehicles([Vehicle(v, f"51D-{i}", 2000.0, 12.0, depot.depot_id, time(6), time(18),
+                                           green_lane_permit=True, serves_district=district)
+                                   for i, v in enumerate(trucks)])
+    request = PlanRequested(event_id=f"q5-req-{run_id}", occurred_at=now, district_code=district, reasons=["x"])
+    container.publisher.publish(topics.plan_requests, district, request)
+    worker = optimizer_worker(settings, tmp_path / "optimizer.log")
+    try:
+        plan_id = wait_until(lambda: plan_of(container.engine, request.event_id), timeout_s=90)
+    finally:
+        worker.stop()
+    with container.engine.connect() as conn:
+        stored = conn.execute(select(t.plan_stops.c.stop_id, t.plan_stops.c.vehicle_id, t.plan_stops.c.trip,
+                                     t.plan_stops.c.sequence, t.plan_stops.c.checkpoint_id)
+                              .where(t.plan_stops.c.plan_id == plan_id)).all()
+    assert stored and any(s.checkpoint_id == gate.checkpoint_id for s in stored)
+    official = container.tokens.issue(Role.DISTRICT, district, now)
+    for truck in trucks:
+        mine = sorted((s for s in stored if s.vehicle_id == truck), key=lambda s: (s.trip, s.sequence))
+        url = f"/api/v1/plans/{plan_id}/vehicles/{truck}/sheet"
+        page = client.get(url, headers=bearer(official))
+        if not mine:
+            assert page.status_code == 404
+            continue
+        assert page.status_code == 200
+        positions = [page.text.index(f'id="stop-{escape(s.stop_id)}"') for s in mine]
+        assert positions == sorted(positions) and page.text.count('<li class="stop') == len(mine)
+        if any(s.checkpoint_id for s in mine):
+            assert "Chốt Hải Thượng Lãn Ông" in page.text and "20 phút / min" in page.text
+        pdf = client.get(url + ".pdf", headers=bearer(official))
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+        assert len(PdfReader(io.BytesIO(pdf.content)).pages) >= 1
