@@ -11,6 +11,8 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
+from services.domain.access import Role
+from services.rollup import province_row
 
 router = APIRouter(prefix="/api/v1", tags=["coverage"])
 
@@ -33,10 +35,16 @@ def get_coverage(container: ContainerDep, principal: PrincipalDep, level: Level 
 def get_rollup(container: ContainerDep, principal: PrincipalDep,
                province_code: Annotated[str, Query(pattern=r"^\d{2}$")] = "79",
                missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> list[dict[str, Any]]:
-    """Every district and commune of a province with its coverage and a flag when it has not reported lately."""
+    """The province, then every district and commune, with coverage and a flag when a unit has not reported
+    lately (officials of a district or commune see their district and its communes)."""
     rows = container.projections.rollup(province_code, missing_after_hours, datetime.now(UTC))
-    return [r for r in rows if principal.may_see_district(
+    visible = [r for r in rows if principal.may_see_district(
         r["code"] if r["level"] == "district" else r["parent_code"], container.admin)]
+    if principal.role is not Role.COORDINATOR:
+        return visible
+    province = container.admin.units.get(province_code)
+    districts = [r for r in visible if r["level"] == "district"]
+    return [province_row(province_code, province.name if province else province_code, districts), *visible]
 
 
 @router.get("/alerts/shortages")

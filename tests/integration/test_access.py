@@ -68,3 +68,32 @@ def test_tokens_are_stored_hashed_and_expire_or_are_revoked(client, container):
     assert container.tokens.revoke(lasting.split("_")[1], now)
     auth._cache.clear()
     assert client.get("/api/v1/coverage", headers=bearer(lasting)).status_code == 401
+
+
+def test_the_province_line_tops_the_coordinators_rollup_only(client, container):
+    coordinator = container.tokens.issue(Role.COORDINATOR, "79", datetime.now(UTC))
+    rows = client.get("/api/v1/rollup", headers=bearer(coordinator)).json()
+    province, districts = rows[0], [r for r in rows if r["level"] == "district"]
+    assert province["level"] == "province" and province["code"] == "79" and len(districts) == 22
+    assert province["households"] == sum(r["households"] or 0 for r in districts)
+    official = container.tokens.issue(Role.DISTRICT, "760", datetime.now(UTC))
+    assert all(r["level"] != "province" for r in client.get("/api/v1/rollup", headers=bearer(official)).json())
+
+
+def test_officials_see_their_own_districts_zones_and_plans(client, container):
+    official = container.tokens.issue(Role.DISTRICT, "770", datetime.now(UTC))
+    zones = client.get("/api/v1/zones", headers=bearer(official)).json()["features"]
+    assert all(f["properties"]["district_code"] == "770" for f in zones)
+    assert client.get("/api/v1/zones", params={"district_code": "760"}, headers=bearer(official)).status_code == 403
+    assert client.get("/api/v1/plans", params={"district_code": "760"}, headers=bearer(official)).status_code == 403
+    commune = container.tokens.issue(Role.COMMUNE, QUAN_1_WARD, datetime.now(UTC))
+    refused = client.post("/api/v1/plans/requests", json={"district_code": "760"}, headers=bearer(commune))
+    assert refused.status_code == 403
+
+
+def test_an_oversized_request_is_refused_with_413(client, container):
+    token = container.tokens.issue(Role.COORDINATOR, "79", datetime.now(UTC))
+    huge = b'{"commune_code": "26734", "households": 1, "people": 2, "pad": "' + b"x" * 1_100_000 + b'"}'
+    response = client.post("/api/v1/demand", content=huge,
+                           headers={**bearer(token), "Content-Type": "application/json"})
+    assert response.status_code == 413
