@@ -66,10 +66,17 @@
     return number(value, Number(value) < 10 ? 1 : 0);
   }
 
+  // Timestamps come as ISO 8601, or as Python's str() of a datetime ("2021-07-09 08:00:00.123456+00:00").
+  function parseTime(value) {
+    if (!value) return NaN;
+    const iso = String(value).replace(" ", "T").replace(/(\.\d{3})\d+/, "$1");
+    return Date.parse(iso);
+  }
+
   function clock(iso, withDate) {
-    if (!iso) return "";
-    const when = new Date(iso);
-    if (Number.isNaN(when.getTime())) return "";
+    const ms = parseTime(iso);
+    if (Number.isNaN(ms)) return "";
+    const when = new Date(ms);
     const options = {timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit"};
     if (withDate) Object.assign(options, {day: "2-digit", month: "2-digit"});
     return new Intl.DateTimeFormat(locale(), options).format(when);
@@ -293,7 +300,7 @@
 
   function alertTime(alert) {
     const stamps = [alert.resolved_at, alert.updated_at, alert.opened_at, alert.occurred_at]
-      .map((s) => (s ? Date.parse(s) : NaN))
+      .map(parseTime)
       .filter((n) => !Number.isNaN(n));
     return stamps.length ? Math.max.apply(null, stamps) : alert._received || 0;
   }
@@ -313,8 +320,12 @@
   function applyStreamAlert(alert) {
     if (!alert || !alert.alert_id) return;
     const before = state.alerts.get(alert.alert_id);
+    const changed = !before || before.status !== alert.status || before.days_of_supply !== alert.days_of_supply;
+    if (!changed) return; // the stream starts with every open alert: those already shown stay as they are
     const merged = Object.assign({}, before || {}, alert, {_received: Date.now(), _live: true});
-    if (alert.days_of_supply !== undefined) merged.current_days_of_supply = alert.days_of_supply;
+    if (alert.current_days_of_supply === undefined && alert.days_of_supply !== undefined) {
+      merged.current_days_of_supply = alert.days_of_supply;
+    }
     state.alerts.set(alert.alert_id, merged);
     trimFeed();
     renderFeed();
@@ -638,9 +649,18 @@
     }
   }
 
+  // Where a vehicle starts and ends its day: its depot, when the plan names it (route.depot_id, or route.start as
+  // {lon, lat}); otherwise the line joins the stops only.
+  function routeHome(route) {
+    if (route.start && Number.isFinite(Number(route.start.lon))) return route.start;
+    const id = route.depot_id || route.home_depot_id;
+    return id ? ((state.places || {}).depots || []).find((d) => d.depot_id === id) || null : null;
+  }
+
   function renderRoutes() {
     const layer = $("#layer-routes");
     clear(layer);
+    const markers = svg("g", {}, null);
     let colour = 0;
     for (const plan of state.plans || []) {
       for (const route of plan.routes || []) {
@@ -649,23 +669,30 @@
         if (!stops.length) continue;
         const stroke = ROUTE_COLOURS[colour++ % ROUTE_COLOURS.length];
         route._colour = stroke;
-        const points = stops.map((s) => state.projection.project(Number(s.lon), Number(s.lat))
+        const home = routeHome(route);
+        const path = home ? [home].concat(stops, [home]) : stops;
+        const points = path.map((s) => state.projection.project(Number(s.lon), Number(s.lat))
           .map((v) => v.toFixed(2)).join(",")).join(" ");
         const line = svg("polyline", {
           points, class: "route", stroke, "data-vehicle-id": route.vehicle_id, "data-plan-id": plan.plan_id,
         }, layer);
         svg("title", {}, line).textContent = t("route_vehicle", {vehicle: route.vehicle_id}) + " · " +
           t("route_stops", {n: stops.length});
-        for (const stop of stops) {
-          const g = marker(layer, stop.lon, stop.lat, {class: "stop", "data-vehicle-id": route.vehicle_id});
-          if (!g) continue;
-          svg("circle", {r: 3.5, stroke}, g);
-          svg("title", {}, g).textContent = t("route_vehicle", {vehicle: route.vehicle_id}) + " · #" +
-            stop.sequence + " · " + t(stop.checkpoint_id && stop.kind === "drop" ? "stop_handover" : "stop_" + stop.kind) + " · " +
-            clock(stop.eta);
-        }
+        stops.forEach((stop, i) => {
+          const g = marker(markers, stop.lon, stop.lat, {class: "stop", "data-vehicle-id": route.vehicle_id});
+          if (!g) return;
+          // Stops at one place (several trips to a checkpoint) fan out a little so each number shows.
+          const twins = stops.slice(0, i).filter((o) => o.lon === stop.lon && o.lat === stop.lat).length;
+          const dx = twins * 13;
+          svg("circle", {cx: dx, cy: 0, r: 7, fill: stroke}, g);
+          svg("text", {x: dx, y: 3.5, "text-anchor": "middle"}, g).textContent = String(i + 1);
+          svg("title", {}, g).textContent = t("route_vehicle", {vehicle: route.vehicle_id}) + " · #" + (i + 1) +
+            " · " + t(stop.checkpoint_id && stop.kind === "drop" ? "stop_handover" : "stop_" + stop.kind) +
+            " · " + clock(stop.eta);
+        });
       }
     }
+    layer.appendChild(markers); // stop numbers above every line
   }
 
   function renderPlaces() {
@@ -921,6 +948,7 @@
       body.appendChild(tr);
       return;
     }
+    for (const province of rows.filter((r) => r.level === "province")) body.appendChild(rollupRow(province, "province"));
     for (const district of rows.filter((r) => r.level === "district")) {
       const children = communes.get(district.code) || [];
       const open = state.expandAll || state.expanded.has(district.code);
@@ -955,8 +983,8 @@
     tr.dataset.level = level;
     if (r.parent_code) tr.dataset.parentCode = r.parent_code;
     tr.dataset.missingReport = String(Boolean(r.missing_report));
-    const name = document.createElement(level === "district" ? "th" : "td");
-    if (level === "district") name.scope = "row";
+    const name = document.createElement(level === "commune" ? "td" : "th");
+    if (level !== "commune") name.scope = "row";
     const label = document.createElement("span");
     label.textContent = r.name || r.code;
     name.appendChild(label);
