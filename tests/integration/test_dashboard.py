@@ -269,11 +269,20 @@ def test_the_dashboard_draws_the_live_picture_in_both_languages_from_this_origin
     entry_text = " ".join(texts(page, entry))
     assert "Khu phố Chợ Bình Tây" in entry_text and "Gạo" in entry_text and "Quận 6" in entry_text
     assert page.evaluate(f"document.querySelector(\"{entry}\").dataset.status") == "open"
-    rollup = httpx.get(f"{origin}/api/v1/rollup", headers={"Authorization": f"Bearer {token}"}).json()
+
+    def rollup_as_shown() -> list[dict[str, Any]] | None:
+        """The roll-up from the API once the page shows the same (other processes may be writing coverage)."""
+        rows = httpx.get(f"{origin}/api/v1/rollup", headers={"Authorization": f"Bearer {token}"}).json()
+        page.evaluate("window.greenlaneDashboard.refresh(false, ['rollup'])")
+        shown = page.evaluate("Array.from(document.querySelectorAll('#rollup tbody tr:not(.commune)'), "
+                              "r => [r.dataset.code, r.dataset.missingReport, r.children[1].textContent])")
+        expected = [[r["code"], str(r["missing_report"]).lower(),
+                     "–" if r["households"] is None else vi_number(r["households"])]
+                    for r in rows if r["level"] != "commune"]
+        return rows if shown == expected else None
+
+    rollup = wait_until(rollup_as_shown, timeout_s=30)
     districts = {r["code"]: r for r in rollup if r["level"] == "district"}
-    shown = page.evaluate("Array.from(document.querySelectorAll('#rollup tbody tr.district'), "
-                          "r => [r.dataset.code, r.dataset.missingReport])")
-    assert shown == [[code, str(r["missing_report"]).lower()] for code, r in districts.items()]
     assert len(districts) == 22 and districts[QUAN_6]["missing_report"] is False
     quan_6 = texts(page, f"#rollup tr.district[data-code='{QUAN_6}'] > *")
     assert quan_6[0].endswith("Quận 6") and quan_6[1:4] == ["1.700", "5.100", "2,4"] and quan_6[4] == "Đã báo cáo"
@@ -304,6 +313,15 @@ def test_the_dashboard_draws_the_live_picture_in_both_languages_from_this_origin
         item_code="water", status="open", days_of_supply=0.8, threshold_days=3.0, district_codes=[QUAN_6]))
     page.wait_for(f"document.querySelector('#alert-feed li')?.dataset.alertId === '{live}'", timeout_s=30)
     assert "Nước uống" in texts(page, "#alert-feed li")[0]
+    assert page.evaluate("document.getElementById('kpi-alerts').textContent") == "2"
+    publish_alert(container, ShortageAlert(  # rice reached the red zone: its alert resolves, and moves to the top
+        event_id=f"resolve-{seeded['alert']}", occurred_at=datetime.now(UTC), alert_id=seeded["alert"],
+        zone_id=seeded["red"], item_code="rice", status="resolved", days_of_supply=4.2, threshold_days=3.0,
+        district_codes=[QUAN_6]))
+    page.wait_for(f"document.querySelector('#alert-feed li')?.dataset.alertId === '{seeded['alert']}'", timeout_s=30)
+    assert page.evaluate("document.querySelector('#alert-feed li').dataset.status") == "resolved"
+    assert "Đã đủ lại" in texts(page, "#alert-feed li")[0]
+    assert page.evaluate("document.getElementById('kpi-alerts').textContent") == "1"
 
     # English: every label switches, and the choice is kept.
     keys = page.evaluate("[Object.keys(window.GREENLANE_I18N.vi).sort(), Object.keys(window.GREENLANE_I18N.en).sort()]")
