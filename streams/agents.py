@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,13 @@ ACCEPTS: dict[str, tuple[type[Event], ...]] = {
 _out_topics: dict[str, faust.TopicT] = {}
 # District events are folded in batches of up to BATCH_MAX, or what arrived within BATCH_WITHIN_S.
 BATCH_MAX, BATCH_WITHIN_S = 1000, 0.02
+BACKLOG_S = 1.0
+
+
+class _NewestFolded:
+    """When the newest event the district agent folded was produced (its Kafka timestamp)."""
+
+    produced_at = 0.0
 
 
 def _owned_partitions() -> set[int]:
@@ -147,6 +155,7 @@ async def fold_district_events(stream: faust.StreamT[bytes]) -> None:
                 await dead_letter(message, "payload", str(exc))
         await _commit(batch)
         await publish(out)
+        _NewestFolded.produced_at = events[-1].message.timestamp or time.time()
 
 
 async def _commit(batch: Batch) -> None:
@@ -169,24 +178,22 @@ def _json(value: Any) -> bytes:
 @app.task  # type: ignore[untyped-decorator]
 async def flush_coverage() -> None:
     """Publish the areas that changed, one flush at a time: zone parts to the zone stage, communes and districts
-    to PostGIS. The next flush starts an interval after this one started (at once if it took longer). When nearly
-    every area had changed (a backlog: events arrive faster than areas can be told apart) it waits three times as
-    long as the flush took instead, if that is longer: a later flush writes no more rows, and the worker's time
-    goes to folding."""
+    to PostGIS. The next flush starts an interval after this one started (at once if it took longer). Working
+    through a backlog (the newest event folded was produced more than BACKLOG_S ago) it waits three times as long
+    as the flush took instead, if that is longer: nearly every area changes between flushes then, so a later
+    flush writes no more rows, and the worker's time goes to folding."""
     loop = asyncio.get_running_loop()
     interval = settings.coverage_flush_ms / 1000
     while True:
         started = loop.time()
-        saturated = False
         if zone_feed.ready.is_set():
-            saturated = await _flush_once()
+            await _flush_once()
         took = loop.time() - started
-        await asyncio.sleep(max(interval - took, 3 * took if saturated else 0.0))
+        backlog = time.time() - _NewestFolded.produced_at > BACKLOG_S
+        await asyncio.sleep(max(interval - took, 3 * took if backlog else 0.0))
 
 
-async def _flush_once() -> bool:
-    """One flush; True when at least 90 % of the areas had changed since the last."""
-    saturated = len(processor.book.dirty) >= 0.9 * max(len(processor.book.areas), 1)
+async def _flush_once() -> None:
     out = processor.flush()
     # Commune and district rows go straight to PostGIS in one batch (they are full values, so a lost
     # write is healed by the next change or the rebuild after a restart); zone parts go on to stage 2.
@@ -194,7 +201,6 @@ async def _flush_once() -> bool:
     await publish([item for item in out if item.topic != topics.coverage])
     if rows:
         await _until_stored(projections.coverage, rows)
-    return saturated
 
 
 @app.agent(raw_topic(topics.zone_parts))
