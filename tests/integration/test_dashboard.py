@@ -378,6 +378,12 @@ def test_the_dashboard_draws_the_live_picture_in_both_languages_from_this_origin
     assert problems == [], problems
     assert server.process.poll() is None
 
+    # Forgetting the token leaves a page that asks for one and shows no data.
+    page.evaluate("window.previousDocument = true; document.getElementById('token-forget').click()")
+    page.wait_for("!window.previousDocument && document.body.dataset.state === 'needs-token'")
+    assert page.evaluate("[localStorage.getItem('greenlane.token'), "
+                         "document.querySelectorAll('#layer-zones path').length]") == [None, 0]
+
 
 def publish_alert(container, alert: ShortageAlert) -> None:  # type: ignore[no-untyped-def]
     """What the streams worker's sink does with an alert from the shortage-alerts topic: the API's stream

@@ -1038,10 +1038,8 @@
     });
     $("#token-forget").addEventListener("click", () => {
       closeStream();
-      window.clearTimeout(state.refreshTimer);
-      state.token = "";
       store(TOKEN_KEY, "");
-      askForToken("token_needed");
+      window.location.replace(window.location.pathname); // a fresh page, with none of the data on screen
     });
     $("#rollup-toggle").addEventListener("click", () => {
       state.expandAll = !state.expandAll;
