@@ -1,10 +1,11 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven over the Chrome DevTools protocol, against the
 real API process and PostGIS.
 
-It asks for a token, then draws the zones coloured by days of supply over the district boundaries, the places,
-today's routes, the open alerts (and a new one as it arrives on the stream) and the roll-up; it switches between
-Vietnamese and English; it fits a phone's width; and no request leaves for another host. The screenshot is kept in
-.local/screenshots/ (and written to docs/img/dashboard.png with GREENLANE_UPDATE_SCREENSHOTS=1).
+It asks for a token (box, or ?token= in its address), then draws the zones coloured by days of supply over the
+district boundaries, the places, today's routes, the open alerts (then one opened and one resolved, as they arrive
+on the stream) and the roll-up; it switches between Vietnamese and English; it fits a phone's width; no request
+leaves for another host; forgetting the token leaves no data on screen. The screenshots are kept in
+.local/screenshots/ (and the first written to docs/img/dashboard.png with GREENLANE_UPDATE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations

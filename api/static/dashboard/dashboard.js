@@ -862,13 +862,21 @@
         : t("alert_days", {days: days(current)})) +
         (alert.threshold_days !== undefined ? " · " + t("alert_threshold", {days: days(alert.threshold_days)}) : "");
       li.append(top, where, numbers);
-      li.addEventListener("click", () => {
+      const show = () => {
         const f = zoneById(alert.zone_id);
         if (!f) return;
         const positions = [];
         eachPosition(f.geometry, (p) => positions.push(p));
         setView(projectedBox(positions, 30));
         select("zone", alert.zone_id);
+      };
+      li.tabIndex = 0;
+      li.addEventListener("click", show);
+      li.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          show();
+        }
       });
       list.appendChild(li);
     }
