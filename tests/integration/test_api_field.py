@@ -4,26 +4,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from infra.processes import api_server
-from services.bootstrap import bootstrap
 from services.domain.access import Role
 from services.domain.events import ShortageAlert
 from tests.conftest import free_port, wait_until
 
 NOW = datetime.now(UTC)
 WARD = "26740"  # Nguyễn Thái Bình, Quận 1 (760)
-
-
-@pytest.fixture(scope="module")
-def client(settings, container, worker):
-    token = container.tokens.issue(Role.COORDINATOR, "79", NOW, "coordinator")
-    with TestClient(create_app(bootstrap(settings, producer_name="api")),
-                    headers={"Authorization": f"Bearer {token}"}) as test_client:
-        yield test_client
 
 
 def as_(container, role: Role, scope: str) -> dict[str, str]:

@@ -5,10 +5,7 @@ from datetime import UTC, datetime, time
 from time import sleep as pause
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
-from services.bootstrap import bootstrap
 from services.domain.access import Role
 from services.domain.events import AreaCoverage
 from services.domain.fleet import Vehicle
@@ -22,14 +19,6 @@ NOW = datetime.now(UTC)
 def ring(lon: float, lat: float, half: float) -> list[list[float]]:
     return [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half],
             [lon - half, lat - half]]
-
-
-@pytest.fixture(scope="module")
-def client(settings, container, worker):
-    token = container.tokens.issue(Role.COORDINATOR, "79", NOW, "coordinator")
-    with TestClient(create_app(bootstrap(settings, producer_name="api")),
-                    headers={"Authorization": f"Bearer {token}"}) as test_client:
-        yield test_client
 
 
 def zone_feature(client, zone_id):

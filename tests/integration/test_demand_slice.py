@@ -5,28 +5,15 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 
-from api.main import create_app
-from services.bootstrap import bootstrap
 from services.dead_letter import original_bytes
-from services.domain.access import Role
 from services.domain.demand import DemandReport
 from services.domain.events import DemandSubmitted
 from services.messages import encode
 from tests.conftest import wait_until
 
 WARD_14, WARD_12 = "27127", "27130"  # wards of Quận 3 (770), used by no other test
-
-
-@pytest.fixture(scope="module")
-def client(settings, container, worker):
-    # The app owns its container and closes it on shutdown, so it gets one of its own.
-    token = container.tokens.issue(Role.COORDINATOR, "79", datetime.now(UTC), "tests")
-    with TestClient(create_app(bootstrap(settings, producer_name="api")),
-                    headers={"Authorization": f"Bearer {token}"}) as test_client:
-        yield test_client
 
 
 def commune(client, commune_code):

@@ -1,22 +1,18 @@
 """The optimizer worker on the real servers: a plan request in, a stored plan out, traced to its snapshot."""
 
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select, update
 
 from infra.processes import optimizer_worker
 from services.adapters import tables as t
-from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.domain.events import AreaCoverage, PlanRequested, ProduceOffered
 from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours
 from services.domain.zones import RiskLevel, Zone
-from services.topics import Topics, topic_specs
 from tests.conftest import wait_until
 
 NOW = datetime.now(UTC)
@@ -36,19 +32,6 @@ def coverage(zone_id: str, people: int, rice_stock: float) -> AreaCoverage:
                         vulnerable={"elderly_alone": people // 30}, need=need, stock={"rice": rice_stock},
                         on_way={}, days_of_supply={"rice": rice_stock / need["rice"], "water": 0.0},
                         last_report_at=NOW, max_event_at=NOW)
-
-
-@pytest.fixture
-def own(settings, container, run_id):
-    """Settings with plan-request topics of their own, so plan requests from the session's streams worker (other
-    tests' demand) do not reach these workers."""
-    prefix = f"opt-{uuid.uuid4().hex[:8]}"
-    mine = settings.model_copy(update={"topic_prefix": prefix, "optimizer_group": f"{prefix}-optimizer",
-                                       "plan_time_limit_s": 2.0})
-    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, prefix))
-    yield mine, Topics.with_prefix(prefix)
-    delete_topics(settings.kafka_bootstrap, [n for n in list_topics(settings.kafka_bootstrap)
-                                             if n.startswith(prefix + ".")])
 
 
 def plans_for(engine, district: str) -> list[dict]:

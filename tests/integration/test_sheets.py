@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import time as clock
-import uuid
 from datetime import UTC, datetime, time, timedelta
 from html import escape
 from urllib.parse import parse_qs, urlparse
@@ -22,7 +21,6 @@ from api.sheets import QR_ERROR
 from infra.processes import optimizer_worker
 from services.adapters import tables as t
 from services.adapters.geometry import point_to_db
-from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.adapters.sheets import LOCAL
 from services.bootstrap import bootstrap
 from services.domain.access import Role
@@ -31,7 +29,6 @@ from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours, SalesPoint, SalesPointKind
 from services.domain.zones import RiskLevel, Zone
-from services.topics import Topics, topic_specs
 from tests.conftest import wait_until
 from tests.unit.test_sheets import qr_matrix_from_svg
 
@@ -211,18 +208,6 @@ def test_an_expired_link_is_refused(client, container, plan):
     auth._cache.clear()
     assert client.get(sheet_url(plan, plan["a"]), params={"token": soon}).status_code == 401
     assert client.get(sheet_url(plan, plan["a"], "sheet.pdf"), params={"token": soon}).status_code == 401
-
-
-@pytest.fixture
-def own(settings):
-    """Plan-request topics of its own, so only this test's request reaches the worker it starts."""
-    prefix = f"sheet-{uuid.uuid4().hex[:8]}"
-    mine = settings.model_copy(update={"topic_prefix": prefix, "optimizer_group": f"{prefix}-optimizer",
-                                       "plan_time_limit_s": 2.0})
-    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, prefix))
-    yield mine, Topics.with_prefix(prefix)
-    delete_topics(settings.kafka_bootstrap, [n for n in list_topics(settings.kafka_bootstrap)
-                                             if n.startswith(prefix + ".")])
 
 
 def plan_of(engine, request_event_id: str) -> str | None:
