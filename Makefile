@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install up down status lint unit integration test demo bench bench-streams bench-routing bench-plan clean-data
+.PHONY: help install up down status lint unit integration test demo bench bench-streams bench-routing bench-plan bench-api clean-data
 
 help:
 	@echo "make demo   - start Kafka + PostGIS, load Hồ Chí Minh City, push demand through the system"
@@ -48,7 +48,7 @@ demo: $(STAMP) up
 	$(BIN)/greenlane topics create
 	$(BIN)/greenlane demo
 
-bench: bench-streams bench-plan bench-routing
+bench: bench-streams bench-plan bench-routing bench-api
 
 bench-streams: $(STAMP) up
 	$(BIN)/python -m bench.streams $(BENCH_ARGS)
@@ -61,6 +61,11 @@ bench-routing: $(STAMP)
 # A Hồ Chí Minh City-scale plan: ~3,000 stops, 300 vehicles, 22 districts, against 60 s (issue #4); no servers.
 bench-plan: $(STAMP)
 	$(BIN)/python -m bench.city_plan $(BENCH_ARGS)
+
+# API latency and throughput under a real HTTP load generator (issue #5): hey (built with Go into ~/.cache) against
+# the API with 3,000 zones loaded; zones GeoJSON and roll-up p99 against 200 ms, demand submissions against 1,000/s.
+bench-api: $(STAMP) up
+	$(BIN)/python -m bench.api $(BENCH_ARGS)
 
 clean-data: down
 	rm -rf .local

@@ -57,5 +57,17 @@ def main() -> None:
     from services.bootstrap import bootstrap
 
     settings = get_settings()
+    if settings.api_workers > 1:  # worker processes, each building its app from the same environment
+        uvicorn.run("api.main:app_from_settings", factory=True, workers=settings.api_workers,
+                    host=settings.api_host, port=settings.api_port, log_level=settings.log_level.lower())
+        return
     uvicorn.run(create_app(bootstrap(settings, producer_name="api")), host=settings.api_host,
                 port=settings.api_port, log_level=settings.log_level.lower())
+
+
+def app_from_settings() -> FastAPI:
+    """The app of one uvicorn worker process (GREENLANE_API_WORKERS > 1)."""
+    from infra.settings import get_settings
+    from services.bootstrap import bootstrap
+
+    return create_app(bootstrap(get_settings(), producer_name="api"))

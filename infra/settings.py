@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     topic_replication: int = Field(default=1, ge=1, le=5)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_workers: int = Field(default=1, ge=1, le=64)  # uvicorn worker processes
     streams_web_port: int = Field(default=6066, ge=1, le=65535)
     streams_app_id: str = "greenlane-streams"
     streams_data_dir: Path = ROOT / ".local" / "streams"

@@ -3,6 +3,7 @@ thousands of zones is one query and one string)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +30,16 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
     ORDER BY z.zone_id), '[]'::json))::text
 FROM zones z LEFT JOIN coverage c ON c.level = 'zone' AND c.area_id = z.zone_id
 WHERE z.is_current AND z.status = 'active' AND (CAST(:district AS text) IS NULL OR z.district_code = :district)
+""")
+
+# A fingerprint of everything the zones map shows: every row version of zones and coverage has a transaction id
+# (xmin) that changes whenever the row is written, so the count and the sum of their 64-bit hashes change with any
+# insert, update or delete (barring a 2^-64 coincidence). It costs a scan of both tables (a few ms for thousands
+# of zones), against tens of ms to build the map.
+DATA_VERSION = text("""
+SELECT (SELECT count(*) || ':' || coalesce(sum(hashtextextended(xmin::text, 0)::numeric), 0) FROM zones) || '/' ||
+       (SELECT count(*) || ':' || coalesce(sum(hashtextextended(xmin::text, 0)::numeric), 0) FROM coverage
+        WHERE level = 'zone')
 """)
 
 SALES_POINTS = text("""SELECT point_id, name, kind, status, commune_code, contact, ST_X(geom) AS lon, ST_Y(geom) AS lat
@@ -73,14 +84,31 @@ class Views:
     def __init__(self, engine: Engine, province_code: str) -> None:
         self.engine = engine
         self.province_code = province_code
+        self._zones: dict[str | None, tuple[str, str]] = {}  # district (None: all) -> (data version, GeoJSON)
+        self._zones_lock = threading.Lock()
 
     def districts_geojson(self) -> str:
         with self.engine.connect() as conn:
             return str(conn.execute(DISTRICTS, {"province": self.province_code}).scalar())
 
     def zones_geojson(self, district: str | None = None) -> str:
+        """Active zones as GeoJSON, always current: the map is rebuilt only when the zones or their coverage rows
+        changed (the data version is read before the map, so a change in between only costs a rebuild later)."""
         with self.engine.connect() as conn:
-            return str(conn.execute(ZONES, {"district": district}).scalar())
+            version = str(conn.execute(DATA_VERSION).scalar())
+        cached = self._zones.get(district)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._zones_lock:  # one rebuild at a time; requests that waited find it done
+            cached = self._zones.get(district)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            with self.engine.connect() as conn:
+                geojson = str(conn.execute(ZONES, {"district": district}).scalar())
+            if len(self._zones) > 64:
+                self._zones.clear()
+            self._zones[district] = (version, geojson)
+        return geojson
 
     def places(self) -> dict[str, list[dict[str, Any]]]:
         with self.engine.connect() as conn:
