@@ -17,7 +17,7 @@ from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from infra.demo_planning import load_fleet, request_and_print_plans
+from infra.demo_planning import approve_and_hand_out, load_fleet, request_and_print_plans
 from infra.processes import api_server, optimizer_worker, streams_worker
 from infra.settings import ROOT, Settings
 from services.adapters.db import migrate
@@ -95,7 +95,9 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
         _print_totals(rows, districts, submissions)
         _print_zones(base)
         _redraw(container, base)
-        request_and_print_plans(container, sorted({z[2] for z in ZONES}))
+        planned = request_and_print_plans(container, sorted({z[2] for z in ZONES}))
+        if planned:
+            approve_and_hand_out(API, base, planned[0])
         dead = _dead_letters(demo, container.topics.dead_letter, expected=1)
         for record in dead:
             print(f"-- dead letter: field={record['field']} reason={record['reason']!r} "
@@ -219,7 +221,11 @@ def _wait_for_coverage(base: str, households: int, timeout_s: float) -> list[dic
 
 
 def _print_zones(base: str) -> None:
-    time.sleep(1.0)  # let the zone stage and the alert sink settle
+    deadline = time.monotonic() + 60  # the zone stage and the alert sink run a moment behind the communes
+    while time.monotonic() < deadline and not all(
+            API.get(f"{base}/coverage", params={"level": "zone", "area_id": z[0]}, timeout=10).json() for z in ZONES):
+        time.sleep(0.5)
+    time.sleep(1.0)
     print("zones (households placed by point-in-polygon against the worker's zone index):")
     for zone_id, name, *_ in ZONES:
         rows = API.get(f"{base}/coverage", params={"level": "zone", "area_id": zone_id}, timeout=10).json()

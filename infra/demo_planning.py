@@ -41,7 +41,7 @@ def load_fleet(container: Any) -> None:
     print(f"-- {len(DEPOTS)} depots ({units:,.0f} units in stock) and {sum(f[2] for f in FLEET)} trucks loaded")
 
 
-def request_and_print_plans(container: Any, districts: list[str], timeout_s: float = 120.0) -> None:
+def request_and_print_plans(container: Any, districts: list[str], timeout_s: float = 120.0) -> list[str]:
     """A coordinator asks for fresh plans once the picture is complete; the optimizer worker answers."""
     stamp = datetime.now(UTC)
     for district in districts:
@@ -61,6 +61,21 @@ def request_and_print_plans(container: Any, districts: list[str], timeout_s: flo
             print(f"-- no plan for district {district} within {timeout_s:.0f}s (see the optimizer log)")
             continue
         _print_plan(plans[district])
+    return [plans[d]["plan_id"] for d in districts if d in plans]
+
+
+def approve_and_hand_out(api: Any, base: str, plan_id: str) -> None:
+    """The coordinator approves a plan through the API; its first truck's driver gets a link to the live sheet."""
+    approved = api.post(f"{base}/plans/{plan_id}/approve")
+    print(f"\n-- approved {plan_id}: HTTP {approved.status_code}, "
+          f"{approved.json().get('deliveries_published')} drops now on their way")
+    plan = api.get(f"{base}/plans/{plan_id}").json()
+    if plan["routes"]:
+        vehicle = plan["routes"][0]["vehicle_id"]
+        link = api.post(f"{base}/plans/{plan_id}/vehicles/{vehicle}/link").json()
+        sheet = api.get(link["url"], headers={"Authorization": ""})
+        print(f"-- {vehicle}'s volunteer driver link (valid until {link['expires_at']}): {link['url']}")
+        print(f"   the live sheet answers HTTP {sheet.status_code} ({len(sheet.content):,} bytes of HTML)")
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
