@@ -108,6 +108,19 @@ def _demo(args: argparse.Namespace) -> None:
     run_demo(get_settings(), households=args.households)
 
 
+def _scenario_generate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from infra.scenario import generate, write
+
+    scenario = generate(args.size, args.seed)
+    write(scenario, Path(args.out))
+    print(f"scenario {scenario.meta.name}: {len(scenario.districts)} districts, {len(scenario.zones)} zones, "
+          f"{len(scenario.sales_points)} sales points, {len(scenario.depots)} depots, {len(scenario.vehicles)} "
+          f"vehicles, {len(scenario.households)} household batches, {len(scenario.events)} events and "
+          f"{len(scenario.zone_changes())} zone changes over {scenario.meta.days} days -> {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="greenlane", description=__doc__)
@@ -147,6 +160,13 @@ def main(argv: list[str] | None = None) -> None:
     demo = sub.add_parser("demo", help="push generated demand through the system and show the result")
     demo.add_argument("--households", type=int, default=6000)
     demo.set_defaults(run=_demo)
+    scenario = sub.add_parser("scenario", help="scenario files (docs/scenarios.md)")
+    scenario_sub = scenario.add_subparsers(dest="action", required=True)
+    scenario_generate = scenario_sub.add_parser("generate", help="write a seeded scenario of Hồ Chí Minh City")
+    scenario_generate.add_argument("--size", choices=["small", "city"], default="small")
+    scenario_generate.add_argument("--seed", type=int, default=2021)
+    scenario_generate.add_argument("--out", required=True, help="path of the JSON file to write")
+    scenario_generate.set_defaults(run=_scenario_generate)
     args = parser.parse_args(argv)
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("kafka", "alembic", "aiokafka", "httpx"):
