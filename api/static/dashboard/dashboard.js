@@ -11,7 +11,6 @@
   const REFRESH_MS = 60000;
   const EVENT_REFRESH_MS = 1500;
   const FEED_LIMIT = 60;
-  const BANDS = ["critical", "low", "watch", "ok", "unknown"];
   const ROUTE_COLOURS = ["#1f5fbf", "#7b3fa8", "#00838f", "#a0522d", "#c2185b", "#3949ab", "#2e7d32", "#5d4037"];
   const I18N = window.GREENLANE_I18N;
 
@@ -50,6 +49,11 @@
       for (const [name, value] of Object.entries(vars)) text = text.split("{" + name + "}").join(String(value));
     }
     return text;
+  }
+
+  // A count in words: "1 stop", "3 stops" (the key with "_one" for exactly one).
+  function tn(key, n) {
+    return t(n === 1 && I18N.vi[key + "_one"] !== undefined ? key + "_one" : key, {n: number(n)});
   }
 
   function locale() {
@@ -677,7 +681,7 @@
           points, class: "route", stroke, "data-vehicle-id": route.vehicle_id, "data-plan-id": plan.plan_id,
         }, layer);
         svg("title", {}, line).textContent = t("route_vehicle", {vehicle: route.vehicle_id}) + " · " +
-          t("route_stops", {n: stops.length});
+          tn("route_stops", stops.length);
         stops.forEach((stop, i) => {
           const g = marker(markers, stop.lon, stop.lat, {class: "stop", "data-vehicle-id": route.vehicle_id});
           if (!g) return;
@@ -841,8 +845,9 @@
       li.dataset.status = status;
       const top = document.createElement("div");
       top.className = "alert-top";
-      const badge = chip(status === "resolved" ? "ok" : band(current), t(status === "resolved" ? "alert_resolved"
-        : "alert_open"));
+      // An open alert is below its threshold: red under a day, orange otherwise (even if stock arrived since).
+      const badgeBand = status === "resolved" ? "ok" : band(current) === "critical" ? "critical" : "low";
+      const badge = chip(badgeBand, t(status === "resolved" ? "alert_resolved" : "alert_open"));
       const item = document.createElement("strong");
       item.textContent = itemLabel(alert.item_code);
       const when = document.createElement("time");
@@ -901,7 +906,7 @@
         const detail = document.createElement("span");
         detail.className = "muted";
         const etas = stops.map((s) => s.eta).filter(Boolean).sort();
-        detail.textContent = t("route_stops", {n: stops.length}) + " · " + districtName(plan.district_code) +
+        detail.textContent = tn("route_stops", stops.length) + " · " + districtName(plan.district_code) +
           " · " + t("plan_status_" + plan.status) + (etas.length ? " · " + clock(etas[0]) + "–" +
           clock(etas[etas.length - 1]) : "");
         li.append(swatch, name, detail);
@@ -910,7 +915,7 @@
       if ((plan.unserved || []).length) {
         const li = document.createElement("li");
         li.className = "unserved";
-        li.textContent = districtName(plan.district_code) + ": " + t("route_unserved", {n: plan.unserved.length});
+        li.textContent = districtName(plan.district_code) + ": " + tn("route_unserved", plan.unserved.length);
         list.appendChild(li);
       }
     }
