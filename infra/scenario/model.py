@@ -224,6 +224,7 @@ class ZoneChange(Event):
     action: str  # declare | widen | narrow | lift
     polygon: GeoJSON | None
     risk_level: int
+    version: int  # 1 when declared, one more with each change (the zone's version in the system)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (
@@ -248,20 +249,22 @@ class Scenario:
         changes: list[ZoneChange] = []
         for zone in self.zones:
             t = zone.timeline
+            start = len(changes)
             changes.append(ZoneChange(event_id=f"zone-{zone.zone_id}-declare", day=t.declared.day,
                                       hour=t.declared.hour, zone_id=zone.zone_id, action="declare",
-                                      polygon=zone.polygon, risk_level=zone.risk_level))
+                                      polygon=zone.polygon, risk_level=zone.risk_level, version=1))
             risk = zone.risk_level
             for action, redraw in (("widen", t.widened), ("narrow", t.narrowed)):
                 if redraw is not None:
                     risk = redraw.risk_level
                     changes.append(ZoneChange(event_id=f"zone-{zone.zone_id}-{action}", day=redraw.day,
                                               hour=redraw.hour, zone_id=zone.zone_id, action=action,
-                                              polygon=redraw.polygon, risk_level=risk))
+                                              polygon=redraw.polygon, risk_level=risk,
+                                              version=len(changes) + 1 - start))
             if t.lifted is not None:
                 changes.append(ZoneChange(event_id=f"zone-{zone.zone_id}-lift", day=t.lifted.day,
                                           hour=t.lifted.hour, zone_id=zone.zone_id, action="lift", polygon=None,
-                                          risk_level=risk))
+                                          risk_level=risk, version=len(changes) + 1 - start))
         return changes
 
     def timeline(self) -> list[Event]:

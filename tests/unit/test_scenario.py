@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -358,3 +359,13 @@ def test_the_validator_refuses_a_bad_edit_naming_the_field(small, edit):
         loads(json.dumps(data))
     assert refused.value.path == path, str(refused.value)
     assert words in refused.value.message
+
+
+def test_the_annotated_example_in_the_docs_reads():
+    text = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    example = re.sub(r"//[^\n]*", "", text.split("```jsonc")[1].split("```")[0])
+    scenario = loads(example)
+    changes = scenario.zone_changes()
+    assert [(c.action, c.version, c.risk_level) for c in changes] == [("declare", 1, 4), ("narrow", 2, 3),
+                                                                       ("lift", 3, 3)]
+    assert changes[-1].polygon is None
