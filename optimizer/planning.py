@@ -18,181 +18,44 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
 
+from .decompose import assign_vehicles, groups_of
 from .model import RoutingProblem, RoutingSolution, Stop, StopKind, Vehicle
+from .orders import (
+    MAIN_PASS_SHARE,
+    MAX_STOPS_PER_PROBLEM,
+    PENALTY_UNIT,
+    LonLat,
+    Order,
+    PlannedStop,
+    PlanningInput,
+    PlanVehicle,
+    Priority,
+    ProduceOffer,
+    Reason,
+    RoutePlan,
+    Task,
+    TravelMatrix,
+    TravelTimes,
+    Unserved,
+    VehicleRoute,
+    ZoneAccess,
+    tasks_of,
+)
 from .routing import SearchOptions, solve
 
-LonLat = tuple[float, float]
-PENALTY_UNIT = 10_000_000  # dropping the least important stop costs as much as 10,000 km of driving
-MAX_STOPS_PER_PROBLEM = 150
-MAIN_PASS_SHARE = 0.85  # of the time limit; the rest gives left-out stops a second chance with idle vehicles
-
-
-class Priority(IntEnum):
-    """Higher goes first when not everything fits."""
-
-    PRODUCE = 1
-    NORMAL = 10
-    VULNERABLE = 100
-    MEDICINE = 1000
-
-
-class Reason(StrEnum):
-    ZONE_UNREACHABLE = "zone_unreachable"  # a red zone without a checkpoint
-    NO_PERMITTED_VEHICLE = "no_permitted_vehicle"  # green lane only, and no permitted vehicle available
-    NO_TIME = "no_time"  # no vehicle can get there within its window, shift, driving hours or ride limit
-    NO_VEHICLE_CAPACITY = "no_vehicle_capacity"  # no vehicle at all for this part of the city
-    OVERLOADED = "overloaded"  # feasible alone, left out for more important stops
-
-
-class TravelTimes(Protocol):
-    def matrix(self, points: list[LonLat], depart_at_hour: float) -> TravelMatrix: ...
-
-
-class TravelMatrix(Protocol):
-    seconds: list[list[int]]
-    meters: list[list[int]]
-
-
-@dataclass(frozen=True)
-class ZoneAccess:
-    zone_id: str
-    red: bool = False  # vehicles hand over at the checkpoint instead of entering
-    permit_only: bool = False  # only vehicles with a green-lane permit
-    checkpoint_id: str | None = None
-    checkpoint: LonLat | None = None
-    handover_s: int = 1200
-
-
-@dataclass(frozen=True)
-class Order:
-    order_id: str
-    district_code: str
-    location: LonLat
-    kg: float
-    m3: float
-    window: tuple[int, int]  # seconds since the start of the plan day
-    zone_id: str | None = None
-    service_s: int = 300
-    priority: Priority = Priority.NORMAL
-    max_ride_s: int | None = None  # perishables
-    source_id: str | None = None  # the depot it is loaded at: only that depot's vehicles carry it
-
-
-@dataclass(frozen=True)
-class ProduceOffer:
-    """Farm produce inside a zone, to be carried out to a depot or buyer before `until`."""
-
-    offer_id: str
-    zone_id: str
-    origin: LonLat
-    destination: LonLat
-    kg: float
-    m3: float
-    until: int
-    district_code: str = ""
-
-
-@dataclass(frozen=True)
-class PlanVehicle:
-    vehicle_id: str
-    depot: LonLat
-    capacity_kg: float
-    capacity_m3: float
-    shift: tuple[int, int]
-    green_lane_permit: bool = False
-    district_code: str = ""
-    trips: int = 1
-    reload_s: int = 1800
-    position: LonLat | None = None  # where it is now, when re-planning; None: at its depot
-    available_from: int | None = None
-    depot_id: str = ""
-
-
-@dataclass(frozen=True)
-class PlanningInput:
-    orders: list[Order]
-    vehicles: list[PlanVehicle]
-    zones: dict[str, ZoneAccess] = field(default_factory=dict)
-    produce: list[ProduceOffer] = field(default_factory=list)
-    driving_hours: tuple[int, int] = (0, 86_400)  # outside them is curfew
-    previous: dict[str, tuple[str, int]] = field(default_factory=dict)  # stop id → (vehicle, position)
-    loaded: dict[str, str] = field(default_factory=dict)  # stop id → the vehicle it is on board
-    started: frozenset[str] = frozenset()  # stops being served right now: not planned again
-    change_penalty_m: int = 2_000
-
-
-@dataclass
-class PlannedStop:
-    stop_id: str
-    order_id: str
-    kind: StopKind
-    sequence: int
-    trip: int
-    arrival_s: int
-    location: LonLat
-    kg: float
-    m3: float
-    checkpoint_id: str | None = None  # handed over here instead of entering a red zone
-
-
-@dataclass
-class VehicleRoute:
-    vehicle_id: str
-    stops: list[PlannedStop] = field(default_factory=list)
-    distance_m: int = 0
-    departures: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Unserved:
-    order_id: str
-    reason: Reason
-    detail: str = ""
-
-
-@dataclass
-class RoutePlan:
-    routes: list[VehicleRoute]
-    unserved: list[Unserved]
-    sub_problems: int = 0
-    changed_vehicle: int = 0
-    changed_order: int = 0
-
-    @property
-    def distance_m(self) -> int:
-        return sum(r.distance_m for r in self.routes)
-
-
-@dataclass(frozen=True)
-class _Task:
-    """One stop to plan, before it becomes a routing node."""
-
-    stop_id: str
-    order_id: str
-    kind: StopKind
-    location: LonLat
-    kg: float
-    m3: float
-    window: tuple[int, int]
-    service_s: int
-    priority: Priority
-    permit_only: bool = False
-    max_ride_s: int | None = None
-    checkpoint_id: str | None = None
-    group: str = ""
-    source_id: str | None = None
+__all__ = ["LonLat", "Order", "PlanVehicle", "PlannedStop", "PlanningInput", "Priority", "ProduceOffer", "Reason",
+           "RoutePlan", "TravelMatrix", "TravelTimes", "Unserved", "VehicleRoute", "ZoneAccess", "plan",
+           "previous_of", "stops_per_vehicle"]
 
 
 def plan(data: PlanningInput, travel: TravelTimes, time_limit_s: float = 30.0,
          max_stops: int = MAX_STOPS_PER_PROBLEM, workers: int | None = None) -> RoutePlan:
     """Plan the day: tasks → groups (district, then clusters) → one routing problem per group, solved apart.
     Then stops left out for lack of room get a second chance with the vehicles no group used."""
-    tasks, pairs, unserved = _tasks(data)
+    tasks, pairs, unserved = tasks_of(data)
     first_s = time_limit_s * (1.0 if len(data.vehicles) <= 1 else MAIN_PASS_SHARE)
     routes, left, jobs = _pass(tasks, list(data.vehicles), data, travel, pairs, first_s, max_stops, workers)
     used = {r.vehicle_id for r in routes if r.stops}
@@ -211,12 +74,12 @@ def plan(data: PlanningInput, travel: TravelTimes, time_limit_s: float = 30.0,
     return plan_
 
 
-def _pass(tasks: list[_Task], vehicles: list[PlanVehicle], data: PlanningInput, travel: TravelTimes,
+def _pass(tasks: list[Task], vehicles: list[PlanVehicle], data: PlanningInput, travel: TravelTimes,
           pairs: list[tuple[str, str]], time_limit_s: float, max_stops: int, workers: int | None,
           one_group: bool = False) -> tuple[list[VehicleRoute], list[Unserved], int]:
     """Solve `tasks` with `vehicles`: routes, the orders left out with their reasons, and how many sub-problems."""
-    groups = {"all": tasks} if one_group else _groups(tasks, max_stops)
-    fleet = _assign_vehicles(groups, data, vehicles)
+    groups = {"all": tasks} if one_group else groups_of(tasks, max_stops)
+    fleet = assign_vehicles(groups, data, vehicles)
     unserved: list[Unserved] = []
     jobs = []
     for name, members in groups.items():
@@ -236,149 +99,6 @@ def _pass(tasks: list[_Task], vehicles: list[PlanVehicle], data: PlanningInput, 
     return routes, unserved, len(jobs)
 
 
-# --- orders to tasks -------------------------------------------------------------------------------------------
-
-
-def _tasks(data: PlanningInput) -> tuple[list[_Task], list[tuple[str, str]], list[Unserved]]:
-    tasks: list[_Task] = []
-    pairs: list[tuple[str, str]] = []
-    unserved: list[Unserved] = []
-    biggest = (max((v.capacity_kg for v in data.vehicles), default=0.0),
-               max((v.capacity_m3 for v in data.vehicles), default=0.0))
-    for order in data.orders:
-        zone = data.zones.get(order.zone_id or "")
-        location, service, checkpoint = order.location, order.service_s, None
-        if zone is not None and zone.red:
-            if zone.checkpoint is None:
-                unserved.append(Unserved(order.order_id, Reason.ZONE_UNREACHABLE,
-                                         f"red zone {zone.zone_id} has no checkpoint"))
-                continue
-            location, service, checkpoint = zone.checkpoint, service + zone.handover_s, zone.checkpoint_id
-        window = _clip(order.window, data.driving_hours)
-        if window is None:
-            unserved.append(Unserved(order.order_id, Reason.NO_TIME, "its window lies in curfew hours"))
-            continue
-        pieces = _pieces(order.kg, order.m3, biggest)
-        for k, (kg, m3) in enumerate(pieces):
-            stop_id = order.order_id if len(pieces) == 1 else f"{order.order_id}#{k + 1}"
-            if stop_id in data.started:
-                continue
-            tasks.append(_Task(stop_id, order.order_id, StopKind.DROP, location, kg, m3, window, service,
-                               order.priority, bool(zone and zone.permit_only), order.max_ride_s, checkpoint,
-                               order.district_code, order.source_id))
-    for offer in data.produce:
-        zone = data.zones.get(offer.zone_id)
-        origin, service, checkpoint = offer.origin, 600, None
-        if zone is not None and zone.checkpoint is not None:
-            origin, service, checkpoint = zone.checkpoint, zone.handover_s, zone.checkpoint_id
-        elif zone is not None and zone.red:
-            unserved.append(Unserved(offer.offer_id, Reason.ZONE_UNREACHABLE,
-                                     f"red zone {zone.zone_id} has no checkpoint"))
-            continue
-        window = _clip((0, offer.until), data.driving_hours)
-        if window is None:
-            unserved.append(Unserved(offer.offer_id, Reason.NO_TIME, "it expires before the driving hours"))
-            continue
-        up, down = f"{offer.offer_id}:pickup", f"{offer.offer_id}:delivery"
-        common = {"kg": offer.kg, "m3": offer.m3, "priority": Priority.PRODUCE, "group": offer.district_code}
-        tasks.append(_Task(up, offer.offer_id, StopKind.PICKUP, origin, window=window, service_s=service,
-                           checkpoint_id=checkpoint, **common))  # type: ignore[arg-type]
-        tasks.append(_Task(down, offer.offer_id, StopKind.DELIVERY, offer.destination,
-                           window=data.driving_hours, service_s=600, **common))  # type: ignore[arg-type]
-        pairs.append((up, down))
-    return tasks, pairs, unserved
-
-
-def _clip(window: tuple[int, int], hours: tuple[int, int]) -> tuple[int, int] | None:
-    start, end = max(window[0], hours[0]), min(window[1], hours[1])
-    return (start, end) if start <= end else None
-
-
-def _pieces(kg: float, m3: float, biggest: tuple[float, float]) -> list[tuple[float, float]]:
-    """An order too big for the biggest vehicle is split into equal pieces that each fit one."""
-    if biggest[0] <= 0 or biggest[1] <= 0:
-        return [(kg, m3)]
-    n = max(1, math.ceil(max(kg / biggest[0], m3 / biggest[1]) - 1e-9))
-    return [(kg / n, m3 / n)] * n
-
-
-# --- decomposition ---------------------------------------------------------------------------------------------
-
-
-def _groups(tasks: list[_Task], max_stops: int) -> dict[str, list[_Task]]:
-    """By district, then clusters of at most `max_stops` inside big districts; a pickup stays with its delivery."""
-    by_district: dict[str, list[_Task]] = defaultdict(list)
-    for task in tasks:
-        by_district[task.group].append(task)
-    groups: dict[str, list[_Task]] = {}
-    for district, members in sorted(by_district.items()):
-        if len(members) <= max_stops:
-            groups[district] = members
-            continue
-        for k, cluster in enumerate(_clusters(members, math.ceil(len(members) / max_stops))):
-            groups[f"{district}/{k + 1}"] = cluster
-    return groups
-
-
-def _clusters(tasks: list[_Task], k: int) -> list[list[_Task]]:
-    """k-means on the map (a few rounds, seeded from the sorted extremes so it is deterministic); pairs kept
-    together by clustering on the pickup's place."""
-    units: dict[str, list[_Task]] = defaultdict(list)
-    for task in tasks:
-        units[task.order_id].append(task)
-    keys = sorted(units, key=lambda o: units[o][0].location)
-    points = [units[o][0].location for o in keys]
-    centres = [points[int(i * (len(points) - 1) / max(1, k - 1))] for i in range(k)]
-    assignment = [0] * len(points)
-    for _ in range(10):
-        assignment = [_nearest(p, centres) for p in points]
-        for c in range(k):
-            mine = [p for p, a in zip(points, assignment, strict=True) if a == c]
-            if mine:
-                centres[c] = (sum(p[0] for p in mine) / len(mine), sum(p[1] for p in mine) / len(mine))
-    clusters: list[list[_Task]] = [[] for _ in range(k)]
-    for key, c in zip(keys, assignment, strict=True):
-        clusters[c] += units[key]
-    return [c for c in clusters if c]
-
-
-def _nearest(point: LonLat, centres: list[LonLat]) -> int:
-    return min(range(len(centres)), key=lambda c: _dist2(point, centres[c]))
-
-
-def _dist2(a: LonLat, b: LonLat) -> float:
-    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
-
-
-def _assign_vehicles(groups: dict[str, list[_Task]], data: PlanningInput, vehicles: list[PlanVehicle]
-                     ) -> dict[str, list[PlanVehicle]]:
-    """Share the fleet by load: each group in turn (most load per vehicle first) takes its nearest free vehicle.
-    A vehicle keeps the group of its previous or loaded stops; green-lane groups get permitted vehicles first."""
-    if len(groups) <= 1:
-        return {name: list(vehicles) for name in groups}
-    fleet: dict[str, list[PlanVehicle]] = defaultdict(list)
-    group_of_stop = {t.stop_id: name for name, members in groups.items() for t in members}
-    free = list(vehicles)
-    for vehicle in list(free):
-        kept = [group_of_stop[s] for s, (v, _) in data.previous.items() if v == vehicle.vehicle_id
-                and s in group_of_stop] + [group_of_stop[s] for s, v in data.loaded.items()
-                                           if v == vehicle.vehicle_id and s in group_of_stop]
-        if kept:
-            fleet[max(set(kept), key=kept.count)].append(vehicle)
-            free.remove(vehicle)
-    load = {name: sum(t.kg for t in members if t.kind is StopKind.DROP) + 1 for name, members in groups.items()}
-    centre = {name: (sum(t.location[0] for t in m) / len(m), sum(t.location[1] for t in m) / len(m))
-              for name, m in groups.items()}
-    needs_permit = {name for name, m in groups.items() if any(t.permit_only for t in m)}
-    while free:
-        name = max(groups, key=lambda g: (load[g] / (1 + sum(v.capacity_kg for v in fleet[g])), g))
-        candidates = [v for v in free if v.green_lane_permit] if name in needs_permit and not any(
-            v.green_lane_permit for v in fleet[name]) else []
-        vehicle = min(candidates or free, key=lambda v: _dist2(v.position or v.depot, centre[name]))
-        fleet[name].append(vehicle)
-        free.remove(vehicle)
-    return fleet
-
 
 # --- one sub-problem -------------------------------------------------------------------------------------------
 
@@ -387,10 +107,10 @@ def _assign_vehicles(groups: dict[str, list[_Task]], data: PlanningInput, vehicl
 class _Built:
     problem: RoutingProblem
     points: list[LonLat]
-    tasks: dict[str, _Task]
+    tasks: dict[str, Task]
 
 
-def _build(members: list[_Task], vehicles: list[PlanVehicle], data: PlanningInput, travel: TravelTimes,
+def _build(members: list[Task], vehicles: list[PlanVehicle], data: PlanningInput, travel: TravelTimes,
            pairs: list[tuple[str, str]]) -> _Built:
     points: list[LonLat] = []
     node_of: dict[LonLat, int] = {}
@@ -430,7 +150,7 @@ def _build(members: list[_Task], vehicles: list[PlanVehicle], data: PlanningInpu
     return _Built(problem, points, {t.stop_id: t for t in members})
 
 
-def _allowed(task: _Task, every: frozenset[str], permitted: frozenset[str],
+def _allowed(task: Task, every: frozenset[str], permitted: frozenset[str],
              at_depot: dict[str, frozenset[str]]) -> frozenset[str] | None:
     allowed = permitted if task.permit_only else every
     if task.source_id is not None:
@@ -438,7 +158,7 @@ def _allowed(task: _Task, every: frozenset[str], permitted: frozenset[str],
     return None if allowed == every else allowed
 
 
-def _solve_one(job: tuple[list[_Task], list[PlanVehicle], float], data: PlanningInput, travel: TravelTimes,
+def _solve_one(job: tuple[list[Task], list[PlanVehicle], float], data: PlanningInput, travel: TravelTimes,
                pairs: list[tuple[str, str]]) -> tuple[_Built, RoutingSolution]:
     members, vehicles, seconds = job
     built = _build(members, vehicles, data, travel, pairs)
@@ -446,7 +166,7 @@ def _solve_one(job: tuple[list[_Task], list[PlanVehicle], float], data: Planning
     return built, solve(built.problem, SearchOptions(time_limit_s=seconds), initial_routes=initial)
 
 
-def _run(jobs: list[tuple[str, list[_Task], list[PlanVehicle], float]], data: PlanningInput,
+def _run(jobs: list[tuple[str, list[Task], list[PlanVehicle], float]], data: PlanningInput,
          travel: TravelTimes, pairs: list[tuple[str, str]], workers: int | None
          ) -> list[tuple[_Built, RoutingSolution]]:
     """Sub-problems are independent: solve them side by side, one process per CPU."""
@@ -466,7 +186,7 @@ def _previous_routes(previous: dict[str, tuple[str, int]], problem: RoutingProbl
     return [[s for _, s in sorted(by_vehicle.get(v.vehicle_id, []))] for v in problem.vehicles]
 
 
-def _routes(solution: RoutingSolution, members: list[_Task], built: _Built) -> list[VehicleRoute]:
+def _routes(solution: RoutingSolution, members: list[Task], built: _Built) -> list[VehicleRoute]:
     routes = []
     for route in solution.routes:
         planned = VehicleRoute(route.vehicle_id, distance_m=route.distance, departures=route.departures)
@@ -478,7 +198,7 @@ def _routes(solution: RoutingSolution, members: list[_Task], built: _Built) -> l
     return routes
 
 
-def _reasons(dropped: Sequence[str], members: list[_Task], vehicles: list[PlanVehicle], built: _Built,
+def _reasons(dropped: Sequence[str], members: list[Task], vehicles: list[PlanVehicle], built: _Built,
              data: PlanningInput) -> list[Unserved]:
     """Why each dropped stop was left out: the first rule it cannot meet on its own, else the overload."""
     out = []

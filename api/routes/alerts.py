@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
 from api.auth import PrincipalDep
@@ -59,4 +60,4 @@ async def alert_stream(request: Request, container: ContainerDep, principal: Pri
 
 
 def _sse(kind: str, data: dict[str, Any]) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data, default=str, ensure_ascii=False)}\n\n"
+    return f"event: {kind}\ndata: {json.dumps(jsonable_encoder(data), ensure_ascii=False)}\n\n"

@@ -60,6 +60,8 @@ SELECT plan_id, vehicle_id, trip, sequence, stop_id, order_id, kind, eta, kg, it
        ST_X(geom) AS lon, ST_Y(geom) AS lat
 FROM plan_stops WHERE plan_id = ANY(:plans) ORDER BY plan_id, vehicle_id, sequence
 """)
+DEPOT_OF = text("""SELECT v.vehicle_id, d.depot_id, ST_X(d.geom) AS lon, ST_Y(d.geom) AS lat
+FROM vehicles v JOIN depots d ON d.depot_id = v.home_depot_id WHERE v.vehicle_id = ANY(:vehicles)""")
 UNSERVED = text("SELECT plan_id, order_id, reason, detail FROM plan_unserved WHERE plan_id = ANY(:plans)")
 
 
@@ -136,16 +138,22 @@ class Views:
             ids = [p["plan_id"] for p in plans]
             stops = [dict(r._mapping) for r in conn.execute(STOPS, {"plans": ids})] if ids else []
             unserved = [dict(r._mapping) for r in conn.execute(UNSERVED, {"plans": ids})] if ids else []
-        return [with_routes(p, stops, unserved) for p in plans]
+            vehicles = sorted({s["vehicle_id"] for s in stops})
+            depots = {r.vehicle_id: {"depot_id": r.depot_id, "lon": r.lon, "lat": r.lat}
+                      for r in conn.execute(DEPOT_OF, {"vehicles": vehicles})} if vehicles else {}
+        return [with_routes(p, stops, unserved, depots) for p in plans]
 
 
-def with_routes(plan: dict[str, Any], stops: list[dict[str, Any]], unserved: list[dict[str, Any]]
-                ) -> dict[str, Any]:
+def with_routes(plan: dict[str, Any], stops: list[dict[str, Any]], unserved: list[dict[str, Any]],
+                depots: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Routes per vehicle, each with its home depot (where it starts and reloads) when known."""
     routes: dict[str, list[dict[str, Any]]] = {}
     for stop in stops:
         if stop["plan_id"] == plan["plan_id"]:
             routes.setdefault(stop["vehicle_id"], []).append(
                 {k: v for k, v in stop.items() if k not in ("plan_id", "vehicle_id")})
-    return {**plan, "routes": [{"vehicle_id": v, "stops": s} for v, s in sorted(routes.items())],
+    return {**plan, "routes": [{"vehicle_id": v, "depot_id": depots.get(v, {}).get("depot_id"),
+                                "start": {k: depots[v][k] for k in ("lon", "lat")} if v in depots else None,
+                                "stops": s} for v, s in sorted(routes.items())],
             "unserved": [{k: v for k, v in u.items() if k != "plan_id"} for u in unserved
                          if u["plan_id"] == plan["plan_id"]]}
