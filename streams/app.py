@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import faust
 
 from infra.settings import get_settings
@@ -11,6 +13,10 @@ from services.topics import topic_specs
 from streams import faust_fixes
 
 faust_fixes.apply()
+# The ledger keeps every entry in memory and only grows, so the garbage collector's full passes over the old
+# generation grew with it: 0.15-0.5 s each, event loop stopped, 4 s in 29 s of a 120,000-event backlog. Young
+# collections every 100,000 allocations (not 700) and old ones rarely cut that to 0.3 s (peak RSS did not grow).
+gc.set_threshold(100_000, 50, 1_000)
 
 settings = get_settings()
 container = bootstrap(settings, producer_name="streams")
