@@ -121,6 +121,37 @@ def _scenario_generate(args: argparse.Namespace) -> None:
           f"{len(scenario.zone_changes())} zone changes over {scenario.meta.days} days -> {args.out}")
 
 
+def _scenario_run(args: argparse.Namespace) -> None:
+    import time
+    from pathlib import Path
+
+    from infra.scenario import read
+    from infra.scenario.campaign import run_policies
+
+    path = Path(args.file) if args.file else Path(__file__).resolve().parent.parent / "scenarios" / f"{args.size}.json"
+    scenario = read(path)
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    results, figures, report = run_policies(scenario, get_settings(), policies, speed=args.speed,
+                                            keep_running=args.keep_running, optimizers=args.optimizers)
+    print(f"\nscenario {scenario.meta.name} ({path}), {scenario.meta.days} days:")
+    for figure in figures:
+        print(f"  {figure['policy']:13} shortage zone-days {figure['shortage_zone_days']:4} of {figure['zone_days']}"
+              f" | km {figure['km_driven']:8,.1f} | drops on time {figure['drops_on_time']}/{figure['drops']} | "
+              f"vulnerable served <=24 h {figure['vulnerable_served_24h']}/{figure['vulnerable_households_in_zones']}"
+              f" | plans {figure['plans_approved']}/{figure['plans_stored']} | {figure['wall_s']:.0f} s")
+    print(f"report: {report}")
+    if args.keep_running and results and results[-1].processes:
+        print(f"the API and dashboard keep running ({policies[-1]} run): {results[-1].dashboard}\nCtrl-C stops them")
+        try:
+            while all(p.process.poll() is None for p in results[-1].processes):
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in reversed(results[-1].processes):
+                process.stop()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="greenlane", description=__doc__)
@@ -167,6 +198,19 @@ def main(argv: list[str] | None = None) -> None:
     scenario_generate.add_argument("--seed", type=int, default=2021)
     scenario_generate.add_argument("--out", required=True, help="path of the JSON file to write")
     scenario_generate.set_defaults(run=_scenario_generate)
+    scenario_run = scenario_sub.add_parser("run", help="play a scenario through the whole system under each policy "
+                                                       "and write the report (.local/reports/)")
+    scenario_run.add_argument("--size", choices=["small", "city"], default="small",
+                              help="scenarios/<size>.json (default small)")
+    scenario_run.add_argument("--file", help="a scenario file instead of scenarios/<size>.json")
+    scenario_run.add_argument("--speed", type=float, default=None,
+                              help="simulated seconds per second (default: the file's meta.time_acceleration)")
+    scenario_run.add_argument("--policies", default="greenlane,proportional,fcfs",
+                              help="comma-separated allocation policies, run one after the other")
+    scenario_run.add_argument("--optimizers", type=int, default=2, help="optimizer worker processes (default 2)")
+    scenario_run.add_argument("--keep-running", action="store_true",
+                              help="leave the last run's API, dashboard and workers running until Ctrl-C")
+    scenario_run.set_defaults(run=_scenario_run)
     args = parser.parse_args(argv)
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("kafka", "alembic", "aiokafka", "httpx"):

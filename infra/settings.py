@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     curfew_start_hour: float = Field(default=18.0, ge=0, le=24)  # no vehicle drives from here ...
     curfew_end_hour: float = Field(default=6.0, ge=0, le=24)  # ... until here, the next morning
     target_days_of_supply: float = Field(default=7.0, gt=0)
+    # greenlane: lexicographic max-min days of supply; proportional / fcfs: the baselines (optimizer/baselines.py)
+    allocation_policy: Literal["greenlane", "proportional", "fcfs"] = "greenlane"
     osrm_url: str | None = None  # an OSRM server for road travel times; None: straight lines × circuity
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"

@@ -48,6 +48,7 @@ class Container:
     plan_time_limit_s: float = 20.0
     driving_hours: tuple[int, int] = (6 * 3600, 18 * 3600)
     target_days: float = 7.0
+    allocation_policy: str = "greenlane"
     osrm_url: str | None = None
     province_code: str = "79"
     secret_key: str = "dev-only-change-me"
@@ -119,7 +120,7 @@ class Container:
         from optimizer.travel import travel_times
 
         return Planner(self.items, travel_times(self.osrm_url), self.plan_time_limit_s, self.driving_hours,
-                       self.target_days)
+                       self.target_days, allocation_policy=self.allocation_policy)
 
 
 def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container:
@@ -132,5 +133,6 @@ def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container
                      prices=PriceRule(margin=settings.price_alert_margin),
                      plan_debounce_s=settings.plan_request_debounce_s, plan_time_limit_s=settings.plan_time_limit_s,
                      driving_hours=settings.driving_hours(),
-                     target_days=settings.target_days_of_supply, osrm_url=settings.osrm_url,
+                     target_days=settings.target_days_of_supply,
+                     allocation_policy=settings.allocation_policy, osrm_url=settings.osrm_url,
                      province_code=settings.province_code, secret_key=settings.secret_key)

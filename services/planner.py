@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from optimizer.allocation import AllocationProblem, ItemInfo, Source, ZoneNeed, allocate
+from optimizer.baselines import first_come_first_served, proportional_to_population
 from optimizer.model import StopKind
 from optimizer.planning import (
     LonLat,
@@ -30,6 +31,8 @@ from .domain.geo import Point
 from .domain.items import Catalogue, Item
 
 PERISHABLE_RIDE_S = 3 * 3600  # fresh food spends at most three hours on a truck
+# GREENLANE_ALLOCATION_POLICY: ours, or a baseline it is measured against (same sources, legs, capacities, target)
+POLICIES = {"greenlane": allocate, "proportional": proportional_to_population, "fcfs": first_come_first_served}
 RED_RISK = 4  # vehicles stop at the checkpoint
 PERMIT_RISK = 3  # green-lane permit needed
 PRODUCE_M3_PER_KG = 0.003  # fruit and vegetables in crates
@@ -182,6 +185,12 @@ class Planner:
     driving_hours: tuple[int, int] = (6 * 3600, 18 * 3600)  # outside: curfew
     target_days: float = 7.0
     vulnerable_reserve_share: float = 0.2
+    allocation_policy: str = "greenlane"
+
+    def __post_init__(self) -> None:
+        if self.allocation_policy not in POLICIES:
+            raise ValueError(f"allocation_policy: unknown policy {self.allocation_policy!r} "
+                             f"(known: {', '.join(POLICIES)})")
 
     def plan(self, snapshot: PlanningSnapshot, request_event_id: str, now: datetime) -> DistrictPlan:
         check(snapshot, self.items)
@@ -232,7 +241,7 @@ class Planner:
                                     horizon_hours=(self.driving_hours[1] - self.driving_hours[0]) / 3600,
                                     transport_capacity_kg=capacity, target_days=self.target_days,
                                     vulnerable_reserve_share=self.vulnerable_reserve_share)
-        return allocate(problem)
+        return POLICIES[self.allocation_policy](problem)
 
     @staticmethod
     def _produce(snapshot: PlanningSnapshot) -> list[ProduceOffer]:
