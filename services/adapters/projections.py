@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -26,21 +27,29 @@ def _latest(rows: Iterable[dict[str, Any]], key: tuple[str, ...], order: str) ->
 
 
 def _upsert(engine: Engine, table: Table, rows: list[dict[str, Any]], key: list[str], guard: str | None) -> None:
+    """Insert or update rows (never moving backwards past `guard`). One cached statement per shape, sent as an
+    executemany: SQLAlchemy batches the rows into multi-row INSERTs without compiling a statement per call."""
     if not rows:
         return
-    stmt = insert(table).values(rows)
-    update: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in key}
+    stmt = _upsert_statement(table, tuple(rows[0]), tuple(key), guard)
+    with engine.begin() as conn:
+        conn.execute(stmt, rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(table: Table, columns: tuple[str, ...], key: tuple[str, ...], guard: str | None) -> Any:
+    stmt = insert(table)
+    update: dict[str, Any] = {c: stmt.excluded[c] for c in columns if c not in key}
     if "updated_at" in table.c:
         update["updated_at"] = func.now()
     where = table.c[guard] <= stmt.excluded[guard] if guard else None
-    with engine.begin() as conn:
-        conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=update, where=where))
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=update, where=where)
 
 
 def _insert_new(engine: Engine, table: Table, rows: list[dict[str, Any]]) -> None:
     if rows:
         with engine.begin() as conn:
-            conn.execute(insert(table).values(rows).on_conflict_do_nothing())
+            conn.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 class Projections:
