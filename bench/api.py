@@ -275,6 +275,9 @@ def run_hey(hey: str, base: str, target: Target, api_pids: set[int], warmup: int
                                  "mean": round(sum(latencies) / len(latencies), 1)}
     figures["cpu_cores_busy"] = {"hey": round(hey_cpu / wall, 2),
                                  **cores_by_kind(cpu_before, cpu_after, api_pids, wall)}
+    figures["api_processes_cores_busy"] = sorted(  # how the connections spread over uvicorn's workers
+        (round((cpu_after[p][2] - cpu_before[p][2]) / wall, 2) for p in api_pids if p in cpu_after and p in cpu_before),
+        reverse=True)
     figures["machine_cpu_busy"], figures["machine_cpu_stolen"] = round(busy, 2), round(stolen, 3)
     return figures
 
@@ -439,7 +442,8 @@ def main(argv: list[str] | None = None) -> None:
             lat = figures.get("latency_ms", {})
             say(f"  {figures['requests_per_s']} req/s, p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms, "
                 f"p99 {lat.get('p99')} ms, max {lat.get('max')} ms; errors: {figures['no_answer']} unanswered, "
-                f"{figures['non_2xx']} non-2xx; cores busy {figures['cpu_cores_busy']}")
+                f"{figures['non_2xx']} non-2xx; cores busy {figures['cpu_cores_busy']}, API processes "
+                f"{figures['api_processes_cores_busy']}")
     finally:
         if server is not None:
             server.stop()
