@@ -196,6 +196,7 @@ def run(scenario: Scenario, settings: Settings, policy: str = "greenlane", speed
         else:
             for process in reversed(processes):
                 process.stop()
+            drop_topics(mine)
         container.engine.dispose()
         if "publisher" in container.__dict__:
             container.publisher.close()
@@ -203,12 +204,7 @@ def run(scenario: Scenario, settings: Settings, policy: str = "greenlane", speed
 
 
 def _reset(settings: Settings) -> None:
-    """Fresh topics for this run (earlier runs' removed) and empty projections, as the demo does."""
-    old = [t for t in list_topics(settings.kafka_bootstrap)
-           if t.startswith(("scn-", "greenlane-scn-")) and not t.startswith(settings.topic_prefix)
-           and not t.startswith(settings.streams_app_id)]
-    if old:
-        delete_topics(settings.kafka_bootstrap, old)
+    """Fresh topics for this run and empty projections, as the demo does."""
     migrate(settings.database_url)
     ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix))
     shutil.rmtree(settings.streams_data_dir, ignore_errors=True)
@@ -218,6 +214,15 @@ def _reset(settings: Settings) -> None:
         conn.execute(text("TRUNCATE coverage, shortage_alerts, price_alerts, plan_requests, produce_offers, zones, "
                           "sales_points, checkpoints, vehicles, depots, plans, plan_stops, plan_unserved"))
     container.engine.dispose()
+
+
+def drop_topics(settings: Settings) -> None:
+    """Remove a finished run's topics (its own prefix and its streams app's changelogs only: other runs may be
+    playing beside it)."""
+    mine = (settings.topic_prefix + ".", settings.streams_app_id + "-")
+    names = [t for t in list_topics(settings.kafka_bootstrap) if t.startswith(mine)]
+    if names:
+        delete_topics(settings.kafka_bootstrap, names)
 
 
 def _hhmm(value: str) -> clock:
@@ -298,7 +303,7 @@ class Player:
                 self.at(base, "midnight", day)
         wall0 = time.monotonic()
         next_poll = 0.0
-        while self.queue:
+        while self.queue and self.queue[0][0] <= self.end_h:  # drops due after the last day are not played
             hour, _, kind, payload = self.queue[0]
             sim_now = (time.monotonic() - wall0) * self.speed / 3600.0
             if hour > sim_now:
@@ -510,7 +515,7 @@ class Player:
         """Approve every district's newest proposal as the coordinator; schedule its drops."""
         with self.container.engine.connect() as conn:
             rows = conn.execute(text(
-                "SELECT DISTINCT ON (district_code) plan_id, district_code, plan_day FROM plans "
+                "SELECT DISTINCT ON (district_code) plan_id, district_code, created_at FROM plans "
                 "WHERE status = 'proposed' ORDER BY district_code, created_at DESC")).all()
             self.seen_plans |= {r.plan_id for r in conn.execute(text("SELECT plan_id FROM plans"))}
             self.open_alerts = conn.execute(text(
@@ -524,7 +529,8 @@ class Player:
             self.result.approvals.append((row.plan_id, self.now_h))
             plan = self.api.get(f"{self.base}/plans/{row.plan_id}")
             plan.raise_for_status()
-            self._schedule(plan.json(), row.plan_day)
+            # ETAs count from the local midnight of the wall-clock day the worker planned on
+            self._schedule(plan.json(), row.created_at.astimezone(LOCAL).date())
 
     def _schedule(self, plan: dict[str, Any], plan_day: date) -> None:
         day_start = datetime.combine(plan_day, clock(0), LOCAL)
