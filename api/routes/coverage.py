@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
+from api.responses import json_response
 from services.domain.access import Role
 from services.rollup import province_row
 
@@ -23,9 +24,14 @@ Level = Literal["zone", "zone-part", "commune", "district"]
 def get_coverage(container: ContainerDep, principal: PrincipalDep, level: Level | None = None,
                  area_id: Annotated[str | None, Query(max_length=80)] = None,
                  district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
-                 zone_id: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
+                 zone_id: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     """Need, stock, goods on the way and days of supply per area, from the streams' projection (district and
     commune officials see their own district)."""
+    return json_response(_coverage(container, principal, level, area_id, district_code, zone_id))
+
+
+def _coverage(container: Any, principal: Any, level: str | None, area_id: str | None = None,
+              district_code: str | None = None, zone_id: str | None = None) -> list[dict[str, Any]]:
     rows = container.projections.coverage_rows(level=level, area_id=area_id, district_code=district_code,
                                                zone_id=zone_id)
     return [r for r in rows if principal.may_see_district(r["district_code"], container.admin)]
@@ -34,9 +40,13 @@ def get_coverage(container: ContainerDep, principal: PrincipalDep, level: Level 
 @router.get("/rollup")
 def get_rollup(container: ContainerDep, principal: PrincipalDep,
                province_code: Annotated[str, Query(pattern=r"^\d{2}$")] = "79",
-               missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> list[dict[str, Any]]:
+               missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> Response:
     """The province, then every district and commune, with coverage and a flag when a unit has not reported
     lately (officials of a district or commune see their district and its communes)."""
+    return json_response(_rollup(container, principal, province_code, missing_after_hours))
+
+
+def _rollup(container: Any, principal: Any, province_code: str, missing_after_hours: float) -> list[dict[str, Any]]:
     rows = container.projections.rollup(province_code, missing_after_hours, datetime.now(UTC))
     visible = [r for r in rows if principal.may_see_district(
         r["code"] if r["level"] == "district" else r["parent_code"], container.admin)]
@@ -48,17 +58,17 @@ def get_rollup(container: ContainerDep, principal: PrincipalDep,
 
 
 @router.get("/alerts/shortages")
-def get_shortage_alerts(container: ContainerDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+def get_shortage_alerts(container: ContainerDep, principal: PrincipalDep) -> Response:
     """Open shortage alerts, the fewest days of supply first (officials see those touching their district)."""
-    return [a for a in container.projections.open_shortage_alerts()
-            if any(principal.may_see_district(d, container.admin) for d in a["district_codes"])]
+    return json_response([a for a in container.projections.open_shortage_alerts()
+                          if any(principal.may_see_district(d, container.admin) for d in a["district_codes"])])
 
 
 @router.get("/coverage.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def coverage_csv(container: ContainerDep, principal: PrincipalDep, level: Level | None = None,
                  district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None) -> Response:
     """The same rows as /coverage, one line per area and item (need, stock, on the way, days of supply)."""
-    rows = get_coverage(container, principal, level=level, district_code=district_code)
+    rows = _coverage(container, principal, level, district_code=district_code)
     lines = [(r["level"], r["area_id"], r["district_code"], r["zone_id"] or "", r["households"], r["people"], item,
               r["need"].get(item, 0.0), r["stock"].get(item, 0.0), r["on_way"].get(item, 0.0),
               "" if r["days_of_supply"].get(item) is None else r["days_of_supply"][item])
@@ -71,7 +81,7 @@ def coverage_csv(container: ContainerDep, principal: PrincipalDep, level: Level 
 def rollup_csv(container: ContainerDep, principal: PrincipalDep,
                province_code: Annotated[str, Query(pattern=r"^\d{2}$")] = "79",
                missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> Response:
-    rows = get_rollup(container, principal, province_code, missing_after_hours)
+    rows = _rollup(container, principal, province_code, missing_after_hours)
     lines = [(r["level"], r["code"], r["name"], r["parent_code"], r["households"] or 0, r["people"] or 0,
               "" if r["min_days_of_supply"] is None else r["min_days_of_supply"], r["last_report_at"] or "",
               "yes" if r["missing_report"] else "no") for r in rows]
