@@ -227,7 +227,10 @@ class Planner:
             legs: dict[str, tuple[float, float] | None] = {}
             for j, zone in enumerate(snapshot.zones, start=len(snapshot.depots)):
                 assert matrix is not None
-                legs[zone.zone_id] = (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60)
+                # A green-lane zone is reachable from a depot only if a permitted truck is based there.
+                permitted = any(v.green_lane_permit for v in snapshot.vehicles if v.depot_id == depot.depot_id)
+                usable = zone.risk_level < PERMIT_RISK or permitted
+                legs[zone.zone_id] = (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60) if usable else None
             # What leaves a depot is bounded by the district's trucks based there (their trips in the day).
             trucks = sum(v.capacity_kg * v.trips for v in snapshot.vehicles if v.depot_id == depot.depot_id)
             sources.append(Source(depot.depot_id, "depot", depot.stock, legs, capacity_kg=trucks))

@@ -119,3 +119,12 @@ def test_an_inconsistent_snapshot_is_refused_naming_the_field():
     with pytest.raises(SnapshotError) as refused:
         PLANNER.plan(PlanningSnapshot(**{**base.__dict__, "vehicles": empty_truck}), "bad", NOW)
     assert refused.value.field == "vehicles[t0].capacity"
+
+
+def test_a_green_lane_zone_gets_goods_only_from_depots_with_permitted_trucks():
+    plain = VehicleSnapshot("t-plain", "dep", 1500.0, 10.0, (6 * 3600, 18 * 3600), False, 2)
+    snap = PlanningSnapshot(**{**snapshot([zone("orange", 1000, 0.0, risk=3)]).__dict__, "vehicles": [plain]})
+    result = PLANNER.plan(snap, "r6", NOW)
+    assert not result.allocation["quantities"] and not result.deliveries()
+    assert {s["reason"] for s in result.allocation["shortfalls"]} == {"zone_unreachable"}
+    assert result.routes.unserved == []  # nothing was allocated that no truck could carry
