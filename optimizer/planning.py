@@ -45,6 +45,7 @@ from .orders import (
     tasks_of,
 )
 from .routing import SearchOptions, solve
+from .search import plan_routes
 
 __all__ = ["LonLat", "Order", "PlanVehicle", "PlannedStop", "PlanningInput", "Priority", "ProduceOffer", "Reason",
            "RoutePlan", "TravelMatrix", "TravelTimes", "Unserved", "VehicleRoute", "ZoneAccess", "plan",
@@ -162,8 +163,10 @@ def _solve_one(job: tuple[list[Task], list[PlanVehicle], float], data: PlanningI
                pairs: list[tuple[str, str]]) -> tuple[_Built, RoutingSolution]:
     members, vehicles, seconds = job
     built = _build(members, vehicles, data, travel, pairs)
-    initial = _previous_routes(data.previous, built.problem) if data.previous else None
-    return built, solve(built.problem, SearchOptions(time_limit_s=seconds), initial_routes=initial)
+    if data.previous:  # re-planning: start from the previous plan, so that little moves
+        initial = _previous_routes(data.previous, built.problem)
+        return built, solve(built.problem, SearchOptions(time_limit_s=seconds), initial_routes=initial)
+    return built, plan_routes(built.problem, seconds)  # the same search as `greenlane route solve`
 
 
 def _run(jobs: list[tuple[str, list[Task], list[PlanVehicle], float]], data: PlanningInput,
