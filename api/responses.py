@@ -19,6 +19,13 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def json_text(data: Any) -> str:
+    return json.dumps(data, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(data: Any) -> Response:
-    return Response(json.dumps(data, default=_default, ensure_ascii=False, separators=(",", ":")),
-                    media_type="application/json")
+    return json_response_text(json_text(data))
+
+
+def json_response_text(text: str) -> Response:
+    return Response(text, media_type="application/json")

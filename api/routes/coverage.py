@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
-from api.responses import json_response
+from api.responses import json_response, json_response_text, json_text
 from services.domain.access import Role
 from services.rollup import province_row
 
@@ -43,11 +43,17 @@ def get_rollup(container: ContainerDep, principal: PrincipalDep,
                missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> Response:
     """The province, then every district and commune, with coverage and a flag when a unit has not reported
     lately (officials of a district or commune see their district and its communes)."""
-    return json_response(_rollup(container, principal, province_code, missing_after_hours))
+    # Missing-report flags are evaluated at the start of the current minute, so an answer can be reused until the
+    # coverage rows change or the minute turns.
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    key = (province_code, missing_after_hours, minute, principal.role, principal.scope)
+    return json_response_text(container.views.rollup_cached(key, lambda: json_text(
+        _rollup(container, principal, province_code, missing_after_hours, minute))))
 
 
-def _rollup(container: Any, principal: Any, province_code: str, missing_after_hours: float) -> list[dict[str, Any]]:
-    rows = container.projections.rollup(province_code, missing_after_hours, datetime.now(UTC))
+def _rollup(container: Any, principal: Any, province_code: str, missing_after_hours: float,
+            now: datetime | None = None) -> list[dict[str, Any]]:
+    rows = container.projections.rollup(province_code, missing_after_hours, now or datetime.now(UTC))
     visible = [r for r in rows if principal.may_see_district(
         r["code"] if r["level"] == "district" else r["parent_code"], container.admin)]
     if principal.role is not Role.COORDINATOR:

@@ -4,6 +4,7 @@ thousands of zones is one query and one string)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +41,12 @@ DATA_VERSION = text("""
 SELECT (SELECT count(*) || ':' || coalesce(sum(hashtextextended(xmin::text, 0)::numeric), 0) FROM zones) || '/' ||
        (SELECT count(*) || ':' || coalesce(sum(hashtextextended(xmin::text, 0)::numeric), 0) FROM coverage
         WHERE level = 'zone')
+""")
+
+# The same for the roll-up: the commune and district rows of the coverage projection.
+ROLLUP_VERSION = text("""
+SELECT count(*) || ':' || coalesce(sum(hashtextextended(xmin::text, 0)::numeric), 0) FROM coverage
+WHERE level IN ('commune', 'district')
 """)
 
 SALES_POINTS = text("""SELECT point_id, name, kind, status, commune_code, contact, ST_X(geom) AS lon, ST_Y(geom) AS lat
@@ -88,6 +95,7 @@ class Views:
         self.province_code = province_code
         self._zones: dict[str | None, tuple[str, str]] = {}  # district (None: all) -> (data version, GeoJSON)
         self._zones_lock = threading.Lock()
+        self._rollups: dict[tuple[Any, ...], tuple[str, str]] = {}  # key -> (data version, encoded answer)
 
     def districts_geojson(self) -> str:
         with self.engine.connect() as conn:
@@ -111,6 +119,20 @@ class Views:
                 self._zones.clear()
             self._zones[district] = (version, geojson)
         return geojson
+
+    def rollup_cached(self, key: tuple[Any, ...], build: Callable[[], str]) -> str:
+        """A roll-up answer (already encoded) for `key`, rebuilt only when the commune or district coverage rows
+        changed since it was built; `key` holds whatever else shapes the answer (caller's scope, the minute)."""
+        with self.engine.connect() as conn:
+            version = str(conn.execute(ROLLUP_VERSION).scalar())
+        cached = self._rollups.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        body = build()
+        if len(self._rollups) > 256:
+            self._rollups.clear()
+        self._rollups[key] = (version, body)
+        return body
 
     def places(self) -> dict[str, list[dict[str, Any]]]:
         with self.engine.connect() as conn:

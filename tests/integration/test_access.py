@@ -97,3 +97,22 @@ def test_an_oversized_request_is_refused_with_413(client, container):
     response = client.post("/api/v1/demand", content=huge,
                            headers={**bearer(token), "Content-Type": "application/json"})
     assert response.status_code == 413
+
+
+def test_the_rollup_shows_a_coverage_change_at_once(client, container):
+    from services.domain.events import AreaCoverage
+
+    token = container.tokens.issue(Role.COORDINATOR, "79", datetime.now(UTC))
+    ward = "26737"  # no other test writes its coverage
+
+    def households() -> int | None:
+        rows = client.get("/api/v1/rollup", headers=bearer(token)).json()
+        return next((r["households"] for r in rows if r["code"] == ward), None)
+
+    before = households()
+    now = datetime.now(UTC)
+    container.projections.coverage([AreaCoverage(
+        event_id=f"cov-{ward}", occurred_at=now, level="commune", area_id=ward, district_code="760", zone_id=None,
+        households=4242, people=9000, vulnerable={}, need={"rice": 3600.0}, stock={}, on_way={},
+        days_of_supply={"rice": 0.0}, last_report_at=now, max_event_at=now)])
+    assert before != 4242 and households() == 4242  # the cached answer was rebuilt
