@@ -23,7 +23,7 @@ from .adapters.plans import PlanStore
 from .dead_letter import dead_letter_record
 from .domain.events import PlanRequested
 from .messages import MessageError, decode, encode
-from .planner import Planner
+from .planner import Planner, plan_id_for
 from .topics import Topics
 
 log = logging.getLogger("greenlane.optimizer")
@@ -93,13 +93,14 @@ class PlanWorker:
 
     def handle(self, request: Request) -> str:
         district, event_id = request.event.district_code, request.event.event_id
+        plan_id = plan_id_for(district, event_id)
+        if self.store.exists(plan_id):  # a redelivered request: planned before the offset was committed
+            return plan_id
         for _ in range(MAX_SAVE_ATTEMPTS):
             now = self.clock()
             snapshot = self.store.snapshot(district, now, self._offsets(request))
             plan = self.planner.plan(snapshot, event_id, now)
-            if self.store.exists(plan.plan_id):
-                return plan.plan_id
-            if self.store.save(plan):
+            if self.store.save(plan):  # also True if another delivery of the request stored it meanwhile
                 log.info("plan %s: %s", plan.plan_id, plan.stats())
                 return plan.plan_id
             log.info("plan %s: depot stock taken by another district meanwhile; planning again", plan.plan_id)

@@ -100,6 +100,11 @@ class PlanningSnapshot:
     produce: list[OfferSnapshot] = field(default_factory=list)
 
 
+def plan_id_for(district: str, request_event_id: str) -> str:
+    """A plan answers one request: its id comes from the request's, so a redelivered request finds it stored."""
+    return f"plan-{district}-{request_event_id}"
+
+
 class SnapshotError(ValueError):
     """The picture cannot be planned as it is; `field` names what is wrong."""
 
@@ -207,7 +212,7 @@ class Planner:
                                     driving_hours=self.driving_hours, previous=snapshot.previous),
                       self.travel, self.time_limit_s)
         return DistrictPlan(
-            plan_id=f"plan-{snapshot.district_code}-{request_event_id}", district_code=snapshot.district_code,
+            plan_id=plan_id_for(snapshot.district_code, request_event_id), district_code=snapshot.district_code,
             request_event_id=request_event_id, created_at=now, plan_day=snapshot.plan_day,
             day_start=snapshot.day_start, offsets=snapshot.offsets,
             allocation={"min_days_before": _min(allocation.days_before), "min_days_after": _min(allocation.days_after),
@@ -224,15 +229,16 @@ class Planner:
         matrix = self.travel.matrix(points, depart_at_hour=self.driving_hours[0] / 3600) if points else None
         sources = []
         for i, depot in enumerate(snapshot.depots):
+            based = [v for v in snapshot.vehicles if v.depot_id == depot.depot_id]
+            # A green-lane zone is reachable from a depot only if a permitted truck is based there.
+            permitted = any(v.green_lane_permit for v in based)
             legs: dict[str, tuple[float, float] | None] = {}
             for j, zone in enumerate(snapshot.zones, start=len(snapshot.depots)):
                 assert matrix is not None
-                # A green-lane zone is reachable from a depot only if a permitted truck is based there.
-                permitted = any(v.green_lane_permit for v in snapshot.vehicles if v.depot_id == depot.depot_id)
                 usable = zone.risk_level < PERMIT_RISK or permitted
                 legs[zone.zone_id] = (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60) if usable else None
             # What leaves a depot is bounded by the district's trucks based there (their trips in the day).
-            trucks = sum(v.capacity_kg * v.trips for v in snapshot.vehicles if v.depot_id == depot.depot_id)
+            trucks = sum(v.capacity_kg * v.trips for v in based)
             sources.append(Source(depot.depot_id, "depot", depot.stock, legs, capacity_kg=trucks))
         capacity = sum(v.capacity_kg * v.trips for v in snapshot.vehicles)
         needs = [ZoneNeed(z.zone_id, z.district_code, z.people, z.daily_need, z.stock,

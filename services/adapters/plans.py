@@ -63,7 +63,8 @@ class PlanStore:
         day_start = datetime.combine(day, time(0), LOCAL)
         with self.engine.connect() as conn:
             zones = [self._zone(r) for r in conn.execute(self._zones_query(district))]
-            reserved = self._reserved(conn, day, exclude=district)
+            proposals = self._latest_proposals(conn, day)
+            reserved = self._reserved(conn, day, exclude=district, proposals=proposals)
             province = (select(t.admin_units.c.geom).where(t.admin_units.c.code == self.province_code)
                         .scalar_subquery())
             depots = [DepotSnapshot(r.depot_id, (r.lon, r.lat),
@@ -83,7 +84,7 @@ class PlanStore:
                             .where(func.coalesce(v.c.district_code, d.c.district_code) == district,
                                    v.c.vehicle_id.not_in(self._busy_vehicles(day)))
                             .order_by(v.c.vehicle_id))]
-            previous = self._previous(conn, district, day)
+            previous = self._previous(conn, proposals.get(district))
             produce = [OfferSnapshot(r.event_id, r.zone_id, (r.lon, r.lat), r.quantity_kg,
                                      min(86_400, int((r.available_until - day_start).total_seconds())))
                        for r in conn.execute(self._offers_query([z.zone_id for z in zones], now))]
@@ -142,20 +143,24 @@ class PlanStore:
                             .distinct(p.c.district_code))
         return {r.district_code: r.plan_id for r in rows}
 
-    def _reserved(self, conn: Any, day: date, exclude: str) -> dict[tuple[str, str], float]:
-        """Depot stock promised: every approved plan of the day, and other districts' newest proposals."""
+    def _reserved(self, conn: Any, day: date, exclude: str, proposals: dict[str, str] | None = None
+                  ) -> dict[tuple[str, str], float]:
+        """Depot stock promised: every approved plan of the day, and other districts' newest proposals (read
+        here unless the caller has them)."""
         reserved: dict[tuple[str, str], float] = defaultdict(float)
-        proposals = [pid for d, pid in self._latest_proposals(conn, day).items() if d != exclude]
+        newest = self._latest_proposals(conn, day) if proposals is None else proposals
+        others = [pid for d, pid in newest.items() if d != exclude]
         p = t.plans
         query = select(p.c.allocation).where(p.c.plan_day == day, (p.c.status == "approved")
-                                             | p.c.plan_id.in_(proposals))
+                                             | p.c.plan_id.in_(others))
         for (allocation,) in conn.execute(query):
             for depot, _, item, q in allocation.get("quantities", []):
                 reserved[(depot, item)] += q
         return reserved
 
-    def _previous(self, conn: Any, district: str, day: date) -> dict[str, tuple[str, int]]:
-        plan_id = self._latest_proposals(conn, day).get(district)
+    @staticmethod
+    def _previous(conn: Any, plan_id: str | None) -> dict[str, tuple[str, int]]:
+        """The stops of the district's newest proposal (stop → vehicle, position), for stable re-planning."""
         if plan_id is None:
             return {}
         s = t.plan_stops
