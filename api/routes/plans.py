@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
 from services.adapters.plans import PlanConflict, PlanNotFound
+from services.adapters.views import routes_by_vehicle
 from services.domain.access import Role
 from services.domain.events import PlanRequested
 from services.plan_approval import approve_plan
@@ -84,7 +85,5 @@ def request_plan(body: PlanRequest, container: ContainerDep, principal: Principa
 
 
 def _with_routes(plan: dict[str, Any]) -> dict[str, Any]:
-    routes: dict[str, list[dict[str, Any]]] = {}
-    for stop in plan.pop("stops"):
-        routes.setdefault(stop["vehicle_id"], []).append(stop)
-    return {**plan, "routes": [{"vehicle_id": v, "stops": s} for v, s in sorted(routes.items())]}
+    routes = routes_by_vehicle(plan.pop("stops"))
+    return {**plan, "routes": [{"vehicle_id": v, "stops": s} for v, s in routes.items()]}

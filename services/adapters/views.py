@@ -89,13 +89,38 @@ ALERTS_SINCE = text("""SELECT alert_id, zone_id, item_code, status, days_of_supp
        opened_at, resolved_at, updated_at FROM shortage_alerts WHERE updated_at > :since ORDER BY updated_at""")
 
 
+class VersionedCache:
+    """Answers kept per key while a data version (a cheap fingerprint query) stays the same: never stale, rebuilt
+    after any write (the version is read before the answer, so a change in between only costs a rebuild later)."""
+
+    def __init__(self, engine: Engine, version_query: Any, limit: int) -> None:
+        self.engine, self.version_query, self.limit = engine, version_query, limit
+        self._answers: dict[Any, tuple[str, str]] = {}  # key -> (data version, answer)
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, build: Callable[[], str]) -> str:
+        with self.engine.connect() as conn:
+            version = str(conn.execute(self.version_query).scalar())
+        cached = self._answers.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._lock:  # one rebuild at a time; requests that waited find it done
+            cached = self._answers.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            answer = build()
+            if len(self._answers) > self.limit:
+                self._answers.clear()
+            self._answers[key] = (version, answer)
+        return answer
+
+
 class Views:
     def __init__(self, engine: Engine, province_code: str) -> None:
         self.engine = engine
         self.province_code = province_code
-        self._zones: dict[str | None, tuple[str, str]] = {}  # district (None: all) -> (data version, GeoJSON)
-        self._zones_lock = threading.Lock()
-        self._rollups: dict[tuple[Any, ...], tuple[str, str]] = {}  # key -> (data version, encoded answer)
+        self._zones = VersionedCache(engine, DATA_VERSION, 64)  # district (None: all) -> GeoJSON
+        self._rollups = VersionedCache(engine, ROLLUP_VERSION, 256)  # caller's scope and minute -> answer
 
     def districts_geojson(self) -> str:
         with self.engine.connect() as conn:
@@ -103,36 +128,17 @@ class Views:
 
     def zones_geojson(self, district: str | None = None) -> str:
         """Active zones as GeoJSON, always current: the map is rebuilt only when the zones or their coverage rows
-        changed (the data version is read before the map, so a change in between only costs a rebuild later)."""
-        with self.engine.connect() as conn:
-            version = str(conn.execute(DATA_VERSION).scalar())
-        cached = self._zones.get(district)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        with self._zones_lock:  # one rebuild at a time; requests that waited find it done
-            cached = self._zones.get(district)
-            if cached is not None and cached[0] == version:
-                return cached[1]
+        changed."""
+        def build() -> str:
             with self.engine.connect() as conn:
-                geojson = str(conn.execute(ZONES, {"district": district}).scalar())
-            if len(self._zones) > 64:
-                self._zones.clear()
-            self._zones[district] = (version, geojson)
-        return geojson
+                return str(conn.execute(ZONES, {"district": district}).scalar())
+
+        return self._zones.get(district, build)
 
     def rollup_cached(self, key: tuple[Any, ...], build: Callable[[], str]) -> str:
         """A roll-up answer (already encoded) for `key`, rebuilt only when the commune or district coverage rows
         changed since it was built; `key` holds whatever else shapes the answer (caller's scope, the minute)."""
-        with self.engine.connect() as conn:
-            version = str(conn.execute(ROLLUP_VERSION).scalar())
-        cached = self._rollups.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        body = build()
-        if len(self._rollups) > 256:
-            self._rollups.clear()
-        self._rollups[key] = (version, body)
-        return body
+        return self._rollups.get(key, build)
 
     def places(self) -> dict[str, list[dict[str, Any]]]:
         with self.engine.connect() as conn:
@@ -166,16 +172,20 @@ class Views:
         return [with_routes(p, stops, unserved, depots) for p in plans]
 
 
+def routes_by_vehicle(stops: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> dict[str, list[dict[str, Any]]]:
+    """A plan's stops grouped by vehicle, in the order given (without the `drop` keys), vehicles sorted."""
+    routes: dict[str, list[dict[str, Any]]] = {}
+    for stop in stops:
+        routes.setdefault(stop["vehicle_id"], []).append({k: v for k, v in stop.items() if k not in drop})
+    return dict(sorted(routes.items()))
+
+
 def with_routes(plan: dict[str, Any], stops: list[dict[str, Any]], unserved: list[dict[str, Any]],
                 depots: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Routes per vehicle, each with its home depot (where it starts and reloads) when known."""
-    routes: dict[str, list[dict[str, Any]]] = {}
-    for stop in stops:
-        if stop["plan_id"] == plan["plan_id"]:
-            routes.setdefault(stop["vehicle_id"], []).append(
-                {k: v for k, v in stop.items() if k not in ("plan_id", "vehicle_id")})
+    routes = routes_by_vehicle([s for s in stops if s["plan_id"] == plan["plan_id"]], drop=("plan_id", "vehicle_id"))
     return {**plan, "routes": [{"vehicle_id": v, "depot_id": depots.get(v, {}).get("depot_id"),
                                 "start": {k: depots[v][k] for k in ("lon", "lat")} if v in depots else None,
-                                "stops": s} for v, s in sorted(routes.items())],
+                                "stops": s} for v, s in routes.items()],
             "unserved": [{k: v for k, v in u.items() if k != "plan_id"} for u in unserved
                          if u["plan_id"] == plan["plan_id"]]}
