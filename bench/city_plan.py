@@ -25,9 +25,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import shape
 
+from infra.scenario.shapes import point_in
 from optimizer.planning import Order, PlanningInput, PlanVehicle, Priority, ZoneAccess, plan
 from optimizer.travel import travel_times
 from services.adapters.geodata import read_units
@@ -52,12 +52,7 @@ def scenario(stops: int, vehicles: int, seed: int) -> PlanningInput:
     zones: dict[str, ZoneAccess] = {}
     for n in range(stops):
         district = rng.choices(districts, weights)[0]
-        polygon = shapes[district.code]
-        minx, miny, maxx, maxy = polygon.bounds
-        while True:
-            lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-            if polygon.contains(ShapelyPoint(lon, lat)):
-                break
+        lon, lat = point_in(rng, shapes[district.code])
         zone_id = f"z-{district.code}-{n % 4}"
         if zone_id not in zones:
             red = n % 4 == 0 and rng.random() < 0.5

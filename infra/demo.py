@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx
 from kafka import KafkaConsumer
-from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import shape
 from sqlalchemy import text
 
 from infra.demo_planning import approve_and_hand_out, load_fleet, request_and_print_plans
 from infra.processes import api_server, optimizer_worker, streams_worker
+from infra.scenario.shapes import point_in
 from infra.settings import ROOT, Settings
 from services.adapters.db import migrate
 from services.adapters.geodata import read_units
@@ -194,11 +194,8 @@ def _binomial(rng: random.Random, n: int, p: float) -> int:
 
 
 def _point_in(rng: random.Random, polygon: Any) -> dict[str, float]:
-    minx, miny, maxx, maxy = polygon.bounds
-    while True:
-        lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-        if polygon.contains(ShapelyPoint(lon, lat)):
-            return {"lon": round(lon, 6), "lat": round(lat, 6)}
+    lon, lat = point_in(rng, polygon)
+    return {"lon": lon, "lat": lat}
 
 
 def _post_all(base: str, submissions: list[dict[str, Any]]) -> Counter[int]:
