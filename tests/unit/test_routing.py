@@ -7,6 +7,7 @@ from optimizer.routing import SearchOptions, solve
 from optimizer.solomon import exact_distance, read, to_problem
 
 FAST = SearchOptions(time_limit_s=1.0)
+TINY_SOLOMON = Path(__file__).parent / "data" / "tiny_solomon.txt"  # 2 vehicles, 3 customers
 
 
 def line_problem(stops, vehicles):
@@ -50,23 +51,8 @@ def test_only_permitted_vehicles_serve_a_green_lane_stop():
     assert served_by == ["permit"]
 
 
-def test_a_solomon_instance_is_read_and_solved(tmp_path: Path):
-    text = """TINY
-
-VEHICLE
-NUMBER     CAPACITY
-  2         20
-
-CUSTOMER
-CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
-
-    0      0          0          0          0       1000          0
-    1      3          4         10          0       1000         10
-    2      6          8         10          0       1000         10
-    3     -3         -4         15          0       1000         10
-"""
-    path = tmp_path / "tiny.txt"
-    path.write_text(text)
+def test_a_solomon_instance_is_read_and_solved():
+    path = TINY_SOLOMON
     instance = read(path)
     assert (instance.name, instance.vehicles, instance.capacity, len(instance.coords)) == ("TINY", 2, 20, 4)
     solution = solve(to_problem(instance), FAST)

@@ -4,6 +4,7 @@ import itertools
 import json
 import random
 import time
+from pathlib import Path
 
 import pytest
 import pyvrp
@@ -180,24 +181,10 @@ def test_plan_routes_falls_back_to_or_tools_when_pyvrp_cannot_represent_the_prob
 
 
 
-def test_greenlane_route_solve_prints_the_plan_of_plan_routes(tmp_path, capsys):
+def test_greenlane_route_solve_prints_the_plan_of_plan_routes(capsys):
     from infra.cli import main
 
-    path = tmp_path / "tiny.txt"
-    path.write_text("""TINY
-
-VEHICLE
-NUMBER     CAPACITY
-  2         20
-
-CUSTOMER
-CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
-
-    0      0          0          0          0       1000          0
-    1      3          4         10          0       1000         10
-    2      6          8         10          0       1000         10
-    3     -3         -4         15          0       1000         10
-""")
+    path = Path(__file__).parent / "data" / "tiny_solomon.txt"
     main(["route", "solve", str(path), "--time-limit", "0.5"])
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["instance"] == "TINY" and line["feasible"] and line["vehicles"] == 2
