@@ -23,6 +23,7 @@ container = bootstrap(settings, producer_name="streams")
 topics = container.topics
 settings.streams_data_dir.mkdir(parents=True, exist_ok=True)
 PRODUCER_LINGER_S = 0.02
+STREAM_BUFFER = 32_768
 
 app = faust.App(
     settings.streams_app_id,
@@ -41,6 +42,10 @@ app = faust.App(
     # PostGIS without waiting for them, so the linger costs neither correctness nor coverage latency.
     producer_linger=PRODUCER_LINGER_S,
     producer_max_batch_size=1024 * 1024,
+    # Room for a few fetches per stream. At faust's default (4,096) the buffer of the district stream was full
+    # most of the time under a backlog: each message then took the slow, suspendable delivery path and the worker
+    # sat idle between fetches (0.75 cores busy, 8,200 ev/s); at 32,768 it stays busy (13,700 ev/s, same run).
+    stream_buffer_maxsize=STREAM_BUFFER,
 )
 
 
