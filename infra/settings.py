@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     target_days_of_supply: float = Field(default=7.0, gt=0)
     # greenlane: lexicographic max-min days of supply; proportional / fcfs: the baselines (optimizer/baselines.py)
     allocation_policy: Literal["greenlane", "proportional", "fcfs"] = "greenlane"
+    # A district's new plan revises the approved plans its trucks are driving, from where they are (their
+    # drivers' confirmations); off: later plans of the day use idle trucks only and add up.
+    replan_driving: bool = True
     osrm_url: str | None = None  # an OSRM server for road travel times; None: straight lines × circuity
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"

@@ -25,6 +25,9 @@ class Priority(IntEnum):
     MEDICINE = 1000
 
 
+PINNED_PENALTY = PENALTY_UNIT * Priority.MEDICINE * 100  # a loaded stop: left out only if it cannot be reached
+
+
 class Reason(StrEnum):
     ZONE_UNREACHABLE = "zone_unreachable"  # a red zone without a checkpoint
     NO_PERMITTED_VEHICLE = "no_permitted_vehicle"  # green lane only, and no permitted vehicle available

@@ -27,6 +27,7 @@ from .orders import (
     MAIN_PASS_SHARE,
     MAX_STOPS_PER_PROBLEM,
     PENALTY_UNIT,
+    PINNED_PENALTY,
     LonLat,
     Order,
     PlannedStop,
@@ -138,8 +139,10 @@ def _build(members: list[Task], vehicles: list[PlanVehicle], data: PlanningInput
     stops = []
     for t in members:
         pinned = data.loaded.get(t.stop_id)
+        # A loaded stop stays on its truck and is left out only if the truck cannot reach it at all (out of time).
         stops.append(Stop(t.stop_id, node(t.location), (math.ceil(t.kg), math.ceil(t.m3 * 1000)), t.window,
-                          service=t.service_s, drop_penalty=None if pinned in ids else PENALTY_UNIT * t.priority,
+                          service=t.service_s,
+                          drop_penalty=PINNED_PENALTY if pinned in ids else PENALTY_UNIT * t.priority,
                           allowed_vehicles=_allowed(t, every, permitted, at_depot), kind=t.kind,
                           max_ride=t.max_ride_s, pinned_vehicle=pinned if pinned in ids else None))
     names = {t.stop_id for t in members}

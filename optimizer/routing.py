@@ -131,14 +131,19 @@ class _Model:
             trips_of.setdefault(vid, []).append(v)
             if k == 0:
                 first_trip[vid] = v
+        # A truck on the road (re-planning) finishes its current trip with what is on board: new drops, loaded at
+        # the depot, go on its later trips only.
+        on_road = {v for v, (p, k) in enumerate(self.trips)
+                   if k == 0 and self.problem.vehicles[p].start_node != self.problem.vehicles[p].end_node}
         for stop in self.problem.stops:
             index = self.index[stop.stop_id]
             self.time.CumulVar(index).SetRange(*stop.window)
             if stop.pinned_vehicle is not None:  # on board already: served by that vehicle before it reloads
-                routing.VehicleVar(index).SetValue(first_trip[stop.pinned_vehicle])
-                continue
-            if stop.allowed_vehicles is not None:
-                allowed = [v for vid in sorted(stop.allowed_vehicles) for v in trips_of.get(vid, [])]
+                routing.VehicleVar(index).SetValues([-1, first_trip[stop.pinned_vehicle]])
+            elif stop.allowed_vehicles is not None or (on_road and stop.kind is StopKind.DROP):
+                vehicles = trips_of if stop.allowed_vehicles is None else stop.allowed_vehicles
+                allowed = [v for vid in sorted(vehicles) for v in trips_of.get(vid, [])
+                           if not (stop.kind is StopKind.DROP and v in on_road)]
                 routing.VehicleVar(index).SetValues([-1, *allowed])  # -1: unserved, when the stop may be dropped
             if stop.drop_penalty is not None:
                 routing.AddDisjunction([index], stop.drop_penalty)

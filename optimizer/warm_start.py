@@ -38,6 +38,8 @@ def to_pyvrp(problem: RoutingProblem) -> PyVRPModel | None:
     stops, vehicles = problem.stops, problem.vehicles
     if not stops or not vehicles or problem.pairs or (problem.previous and problem.change_penalty):
         return None
+    if any(v.start_node != v.end_node for v in vehicles):
+        return None  # trucks on the road: their current trip carries only what is on board
     if any(v.trips != 1 for v in vehicles):
         return None  # reload trips: PyVRP's reloads count depot service differently
     if any(s.kind is not StopKind.DROP or s.max_ride is not None for s in stops):

@@ -49,6 +49,7 @@ class Container:
     driving_hours: tuple[int, int] = (6 * 3600, 18 * 3600)
     target_days: float = 7.0
     allocation_policy: str = "greenlane"
+    replan_driving: bool = True
     osrm_url: str | None = None
     province_code: str = "79"
     secret_key: str = "dev-only-change-me"
@@ -93,7 +94,7 @@ class Container:
 
     @cached_property
     def plan_store(self) -> PlanStore:
-        return PlanStore(self.engine, self.province_code)
+        return PlanStore(self.engine, self.province_code, self.replan_driving)
 
     @cached_property
     def zone_commands(self) -> ZoneCommands:
@@ -134,5 +135,6 @@ def bootstrap(settings: Settings, producer_name: str = "greenlane") -> Container
                      plan_debounce_s=settings.plan_request_debounce_s, plan_time_limit_s=settings.plan_time_limit_s,
                      driving_hours=settings.driving_hours(),
                      target_days=settings.target_days_of_supply,
-                     allocation_policy=settings.allocation_policy, osrm_url=settings.osrm_url,
+                     allocation_policy=settings.allocation_policy, replan_driving=settings.replan_driving,
+                     osrm_url=settings.osrm_url,
                      province_code=settings.province_code, secret_key=settings.secret_key)

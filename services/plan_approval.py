@@ -1,5 +1,9 @@
 """A coordinator approves a plan: its drops become deliveries on their way (DeliveryPlanned events), which the
-coverage picture counts at once. Approving twice publishes the same events, which the streams fold once."""
+coverage picture counts at once. Approving twice publishes the same events, which the streams fold once.
+
+A revision of plans being driven: the drops it carried over are on their way already and are not published again;
+open drops of the revised plans it left out are called off (a failed delivery with the reason), so the picture
+stops counting them as on the way."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from .adapters.plans import PlanNotFound, PlanStore
 from .domain.access import Principal, Role
 from .domain.admin import AdminCatalogue
-from .domain.events import DeliveryPlanned, Event
+from .domain.events import DeliveryConfirmed, DeliveryPlanned, Event
 from .domain.geo import Point
 from .ports import EventPublisher
 from .topics import Topics
@@ -27,7 +31,12 @@ def approve_plan(plan_id: str, principal: Principal, store: PlanStore, admin: Ad
         event_id=f"{plan_id}:{stop['stop_id']}", occurred_at=now, district_code=plan["district_code"],
         plan_id=plan_id, stop_id=stop["stop_id"], commune_code=stop["commune_code"] or "",
         location=Point(stop["lon"], stop["lat"]), quantities=dict(stop["items"]), zone_id=stop["zone_id"]))
-        for stop in plan["stops"] if stop["kind"] == "drop" and stop["items"]]
-    if deliveries:
-        publisher.publish_many(topics.deliveries, deliveries)
-    return {**approved, "deliveries_published": len(deliveries)}
+        for stop in plan["stops"] if stop["kind"] == "drop" and stop["items"] and not stop["delivery_plan_id"]]
+    called_off: list[tuple[str, Event]] = [(plan["district_code"], DeliveryConfirmed(
+        event_id=f"{plan_id}:left-out:{delivery_plan}:{stop_id}", occurred_at=now,
+        district_code=plan["district_code"], plan_id=delivery_plan, stop_id=stop_id, quantities={},
+        failed_reason=f"left out of revision {plan_id}"))
+        for delivery_plan, stop_id in (store.left_out(plan_id, approved["revises"]) if approved["revises"] else [])]
+    if deliveries or called_off:
+        publisher.publish_many(topics.deliveries, deliveries + called_off)
+    return {**approved, "deliveries_published": len(deliveries), "called_off": len(called_off)}

@@ -85,6 +85,28 @@ class VehicleSnapshot:
     shift: tuple[int, int]  # seconds since midnight of the plan day
     green_lane_permit: bool
     trips: int
+    position: LonLat | None = None  # driving an approved plan: where it confirmed its last drop (None: depot)
+    available_s: int | None = None  # ... and from when it can take new work
+
+
+@dataclass(frozen=True)
+class CarriedStop:
+    """A drop of an approved plan being driven, not confirmed yet: a revision carries it over with its goods
+    (already counted on their way), on its vehicle if loaded, elsewhere only at a price."""
+
+    stop_id: str
+    delivery_plan_id: str  # the plan whose approval put the goods on their way; confirmations name it
+    order_id: str
+    vehicle_id: str
+    sequence: int
+    zone_id: str | None
+    commune_code: str
+    district_code: str
+    location: LonLat
+    kg: float
+    m3: float
+    items: dict[str, float]
+    loaded: bool  # on the truck's current trip
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,8 @@ class PlanningSnapshot:
     offsets: dict[str, int] = field(default_factory=dict)  # topic/partition → offset the picture was built from
     previous: dict[str, tuple[str, int]] = field(default_factory=dict)  # latest plan: stop → (vehicle, position)
     produce: list[OfferSnapshot] = field(default_factory=list)
+    carried: list[CarriedStop] = field(default_factory=list)
+    revises: list[str] = field(default_factory=list)  # the approved plans being driven that this plan replaces
 
 
 def plan_id_for(district: str, request_event_id: str) -> str:
@@ -149,8 +173,9 @@ class DistrictPlan:
     offsets: dict[str, int]
     allocation: dict[str, Any]
     routes: RoutePlan
-    orders: dict[str, dict[str, Any]]  # order id → zone, commune, items
+    orders: dict[str, dict[str, Any]]  # order id → zone, commune, items (and delivery_plan_id if carried over)
     solve_s: float
+    revises: list[str] = field(default_factory=list)
 
     def stats(self) -> dict[str, Any]:
         served = [s for r in self.routes.routes for s in r.stops]
@@ -158,6 +183,7 @@ class DistrictPlan:
                 "vehicles_used": sum(1 for r in self.routes.routes if r.stops), "stops": len(served),
                 "unserved": len(self.routes.unserved), "sub_problems": self.routes.sub_problems,
                 "changed_vehicle": self.routes.changed_vehicle, "changed_order": self.routes.changed_order,
+                "carried_over": sum(1 for o in self.orders.values() if o.get("delivery_plan_id")),
                 "solve_s": round(self.solve_s, 2)}
 
     def items_of(self, stop_id: str, order_id: str, kg: float) -> dict[str, float]:
@@ -167,11 +193,12 @@ class DistrictPlan:
         return {item: round(q * share, 3) for item, q in order["items"].items()}
 
     def deliveries(self) -> list[DeliveryPlanned]:
-        """One event per drop: the coverage picture counts these goods as on their way."""
+        """One event per new drop: the coverage picture counts these goods as on their way (carried-over drops
+        are on their way already, under the plan that first sent them)."""
         out = []
         for route in self.routes.routes:
             for stop in route.stops:
-                if stop.kind is not StopKind.DROP:
+                if stop.kind is not StopKind.DROP or self.orders[stop.order_id].get("delivery_plan_id"):
                     continue
                 order = self.orders[stop.order_id]
                 out.append(DeliveryPlanned(
@@ -202,14 +229,18 @@ class Planner:
         started = time.monotonic()
         allocation = self._allocate(snapshot)
         orders, details = self._orders(snapshot, allocation.quantities)
+        carried, carried_details = self._carried(snapshot)
+        orders, details = carried + orders, {**carried_details, **details}
         vehicles = [PlanVehicle(v.vehicle_id, _depot(snapshot, v.depot_id).location, v.capacity_kg, v.capacity_m3,
-                                v.shift, v.green_lane_permit, snapshot.district_code, v.trips, depot_id=v.depot_id)
+                                v.shift, v.green_lane_permit, snapshot.district_code, v.trips, depot_id=v.depot_id,
+                                position=v.position, available_from=v.available_s)
                     for v in snapshot.vehicles]
         zones = {z.zone_id: ZoneAccess(z.zone_id, red=z.risk_level >= RED_RISK, permit_only=z.risk_level >= PERMIT_RISK,
                                        checkpoint_id=z.checkpoint_id, checkpoint=z.checkpoint,
                                        handover_s=z.handover_minutes * 60) for z in snapshot.zones}
+        loaded = {c.stop_id: c.vehicle_id for c in snapshot.carried if c.loaded}
         routes = plan(PlanningInput(orders, vehicles, zones, produce=self._produce(snapshot),
-                                    driving_hours=self.driving_hours, previous=snapshot.previous),
+                                    driving_hours=self.driving_hours, previous=snapshot.previous, loaded=loaded),
                       self.travel, self.time_limit_s)
         return DistrictPlan(
             plan_id=plan_id_for(snapshot.district_code, request_event_id), district_code=snapshot.district_code,
@@ -222,7 +253,7 @@ class Planner:
                         "days": _days_by_zone(allocation.days_before, allocation.days_after),
                         "quantities": [[src, zone, item, round(q, 3)] for (src, zone, item), q
                                        in sorted(allocation.quantities.items()) if q > 1e-3]},
-            routes=routes, orders=details, solve_s=time.monotonic() - started)
+            routes=routes, orders=details, solve_s=time.monotonic() - started, revises=list(snapshot.revises))
 
     def _allocate(self, snapshot: PlanningSnapshot) -> Any:
         points = [d.location for d in snapshot.depots] + [_target(z) for z in snapshot.zones]
@@ -270,22 +301,64 @@ class Planner:
             if quantity > 1e-6:
                 grouped[(source, zone_id, _kind(self.items.get(code)))][code] = quantity
         zones = {z.zone_id: z for z in snapshot.zones}
+        carried = {c.order_id for c in snapshot.carried}
         orders, details = [], {}
         for (source, zone_id, kind), goods in sorted(grouped.items()):
             zone, depot = zones[zone_id], _depot(snapshot, source)
             kg = sum(q * self.items.get(c).kg_per_unit for c, q in goods.items())
             m3 = sum(q * self.items.get(c).m3_per_unit for c, q in goods.items())
-            vulnerable = zone.vulnerable_households / max(1, zone.households) >= 0.2
-            priority = (Priority.MEDICINE if kind == "medicine" else
-                        Priority.VULNERABLE if vulnerable else Priority.NORMAL)
-            order_id = f"{source}>{zone_id}:{kind}"
-            orders.append(Order(order_id, snapshot.district_code, zone.drop_point, kg, m3,
-                                (depot.opens_s, depot.closes_s + 4 * 3600), zone_id=zone_id, priority=priority,
+            order_id = _unused(f"{source}>{zone_id}:{kind}", carried)
+            orders.append(Order(order_id, snapshot.district_code, zone.drop_point, kg, m3, _window(depot),
+                                zone_id=zone_id, priority=_priority(kind, zone),
                                 max_ride_s=PERISHABLE_RIDE_S if kind == "perishable" else None, source_id=source))
             details[order_id] = {"zone_id": zone_id, "commune_code": zone.commune_code, "kg": kg,
                                  "district_code": zone.district_code,
                                  "items": {c: round(q, 3) for c, q in goods.items()}}
         return orders, details
+
+    def _carried(self, snapshot: PlanningSnapshot) -> tuple[list[Order], dict[str, dict[str, Any]]]:
+        """Drops of the plans being driven, each an order of its own under its stop id (so a loaded one stays
+        pinned to its truck), from the depot its goods were allocated at."""
+        zones = {z.zone_id: z for z in snapshot.zones}
+        depots = {d.depot_id: d for d in snapshot.depots}
+        orders, details = [], {}
+        for stop in snapshot.carried:
+            kind = max((_kind(self.items.get(c)) for c in stop.items if c in self.items), key=_KIND_RANK.__getitem__,
+                       default="dry")
+            zone = zones.get(stop.zone_id or "")
+            depot = depots.get(stop.order_id.partition(">")[0])
+            orders.append(Order(stop.stop_id, snapshot.district_code, stop.location, stop.kg, stop.m3,
+                                _window(depot) if depot else (0, 86_400), zone_id=zone.zone_id if zone else None,
+                                priority=_priority(kind, zone),
+                                max_ride_s=PERISHABLE_RIDE_S if kind == "perishable" else None,
+                                source_id=depot.depot_id if depot else None))
+            details[stop.stop_id] = {"zone_id": stop.zone_id, "commune_code": stop.commune_code, "kg": stop.kg,
+                                     "district_code": stop.district_code, "items": dict(stop.items),
+                                     "delivery_plan_id": stop.delivery_plan_id}
+        return orders, details
+
+
+def _unused(order_id: str, taken: set[str]) -> str:
+    """More goods for a zone that still has a carried-over drop of the same kind: an order (and stops) of its own."""
+    k = 1
+    candidate = order_id
+    while candidate in taken:
+        k += 1
+        candidate = f"{order_id}~{k}"
+    return candidate
+
+
+_KIND_RANK = {"dry": 0, "perishable": 1, "medicine": 2}
+
+
+def _priority(kind: str, zone: ZoneSnapshot | None) -> Priority:
+    vulnerable = zone is not None and zone.vulnerable_households / max(1, zone.households) >= 0.2
+    return Priority.MEDICINE if kind == "medicine" else Priority.VULNERABLE if vulnerable else Priority.NORMAL
+
+
+def _window(depot: DepotSnapshot) -> tuple[int, int]:
+    """Goods leave a depot while it is open and arrive within four hours of its closing."""
+    return depot.opens_s, depot.closes_s + 4 * 3600
 
 
 def _kind(item: Item) -> str:

@@ -65,20 +65,22 @@ class Reports:
 
     def delivery(self, plan_id: str, stop_id: str, quantities: dict[str, float], failed_reason: str | None,
                  event_id: str, occurred_at: datetime, principal: Principal) -> DeliveryConfirmed:
-        """A driver confirms a drop of an approved plan on their own vehicle (officials may do it for them)."""
+        """A driver confirms a drop of an approved plan on their own vehicle (officials may do it for them). A drop
+        a revision carried over is confirmed under the plan that first sent it (the goods' key in the ledger)."""
         p, s = t.plans, t.plan_stops
         with self.engine.connect() as conn:
-            row = conn.execute(select(p.c.status, p.c.district_code, s.c.vehicle_id)
+            row = conn.execute(select(p.c.status, p.c.district_code, s.c.vehicle_id, s.c.delivery_plan_id)
                                .join(s, s.c.plan_id == p.c.plan_id)
                                .where(p.c.plan_id == plan_id, s.c.stop_id == stop_id)).first()
         if row is None:
             raise StopNotFound(f"no stop {stop_id} in plan {plan_id}")
         principal.require_vehicle(row.vehicle_id, row.district_code, self.admin)
         if row.status != "approved":
-            raise StopNotApproved(f"plan {plan_id} is {row.status}: only approved plans are driven")
+            raise StopNotApproved(f"plan {plan_id} is {row.status}: only approved plans are driven"
+                                  + (" (open the vehicle's newest sheet)" if row.status == "revised" else ""))
         self._items(quantities)
         event = DeliveryConfirmed(event_id=event_id, occurred_at=occurred_at, district_code=row.district_code,
-                                  plan_id=plan_id, stop_id=stop_id, quantities=quantities,
+                                  plan_id=row.delivery_plan_id or plan_id, stop_id=stop_id, quantities=quantities,
                                   failed_reason=failed_reason)
         return self._publish(self.topics.deliveries, event)
 

@@ -234,7 +234,10 @@ async def _until_stored(write: Callable[[list[Any]], object], rows: list[Any]) -
             delay = min(delay * 2, 10.0)
 
 
-def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None]) -> None:
+def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None], *,
+          dead_letters: bool = True) -> None:
+    """A derived topic → its PostGIS projection, in batches. `dead_letters=False` for an input topic another agent
+    already checks (its bad messages are dead-lettered there, once)."""
     async def project(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(500, within=0.05):  # type: ignore[attr-defined]
             rows = []
@@ -242,7 +245,8 @@ def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None]
                 try:
                     decoded = decode(event.message.value)
                 except MessageError as exc:
-                    await dead_letter(event.message, exc.field, exc.reason)
+                    if dead_letters:
+                        await dead_letter(event.message, exc.field, exc.reason)
                     continue
                 if isinstance(decoded, kind):
                     rows.append(decoded)
@@ -255,6 +259,8 @@ _sink(topics.coverage, AreaCoverage, projections.coverage)
 _sink(topics.shortage_alerts, ShortageAlert, projections.shortage_alerts)
 _sink(topics.price_alerts, PriceAlert, projections.price_alerts)
 _sink(topics.plan_requests, PlanRequested, projections.plan_requests)
+# Drivers' confirmations, for re-planning from where each truck is (the district agent folds them too).
+_sink(topics.deliveries, DeliveryConfirmed, projections.delivery_confirmations, dead_letters=False)
 
 
 @app.agent(raw_topic(topics.zones))

@@ -151,6 +151,9 @@ def run_settings(base: Settings, policy: str, run_id: str, speed: float, plan_ti
         "streams_data_dir": ROOT / ".local" / "scenario" / prefix, "allocation_policy": policy,
         # a district is re-planned at most once per simulated hour on shortage risk
         "plan_request_debounce_s": max(1.0, 3600.0 / speed),
+        # Trucks' positions come from confirmations stamped on the wall clock, which the simulated day does not
+        # follow: later plans of a simulated day use idle trucks and add up instead of revising driven plans.
+        "replan_driving": False,
         "optimizer_heartbeat_file": ROOT / ".local" / "scenario" / f"{prefix}.alive"})
 
 

@@ -8,14 +8,16 @@ stored only if, under a lock, the reservations of every district's latest plan f
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Row, and_, func, select, text, update
+from sqlalchemy import Engine, Row, and_, func, select, text, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.planner import (
+    CarriedStop,
     DepotSnapshot,
     DistrictPlan,
     OfferSnapshot,
@@ -50,10 +52,68 @@ def _seconds(value: time) -> int:
     return value.hour * 3600 + value.minute * 60 + value.second
 
 
+@dataclass
+class _Driving:
+    """A district's approved plans of the day as they are being driven, from the drivers' confirmations.
+
+    A truck's current trip is the last one with a confirmed stop or whose first stop was due by now; the drops
+    of that trip not confirmed yet are on board (loaded), later trips' are still at the depot. The truck is where
+    it confirmed its last drop on the current trip (else at its depot), free from then or from now, whichever is
+    later. Produce pick-ups not confirmed are not carried over: open offers are planned afresh.
+    """
+
+    plans: list[str] = field(default_factory=list)
+    carried: list[CarriedStop] = field(default_factory=list)
+    vehicles: dict[str, tuple[tuple[float, float] | None, int]] = field(default_factory=dict)
+    previous: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, conn: Any, district: str, day: date, day_start: datetime, now: datetime) -> _Driving:
+        p, s, c = t.plans, t.plan_stops, t.delivery_confirmations
+        rows = conn.execute(
+            select(s.c.plan_id, s.c.stop_id, s.c.order_id, s.c.vehicle_id, s.c.trip, s.c.sequence, s.c.kind,
+                   s.c.eta, s.c.kg, s.c.m3, s.c["items"], s.c.zone_id, s.c.commune_code, s.c.delivery_plan_id,
+                   func.ST_X(s.c.geom).label("lon"), func.ST_Y(s.c.geom).label("lat"), c.c.confirmed_at)
+            .join(p, p.c.plan_id == s.c.plan_id)
+            .outerjoin(c, and_(c.c.plan_id == func.coalesce(s.c.delivery_plan_id, s.c.plan_id),
+                               c.c.stop_id == s.c.stop_id))
+            .where(p.c.district_code == district, p.c.plan_day == day, p.c.status == "approved")
+            .order_by(s.c.vehicle_id, s.c.trip, s.c.sequence)).all()
+        driving = cls(plans=sorted({r.plan_id for r in rows}))
+        now_s = int((now - day_start).total_seconds())
+        by_vehicle: dict[str, list[Row[Any]]] = defaultdict(list)
+        for r in rows:
+            by_vehicle[r.vehicle_id].append(r)
+        for vehicle, stops in by_vehicle.items():
+            driving._vehicle(vehicle, stops, district, day_start, now_s)
+        return driving
+
+    def _vehicle(self, vehicle: str, stops: list[Row[Any]], district: str, day_start: datetime, now_s: int) -> None:
+        def seconds(at: datetime) -> int:
+            return int((at - day_start).total_seconds())
+
+        first_due = {r.trip: seconds(r.eta) for r in reversed(stops)}
+        confirmed = [r for r in stops if r.confirmed_at is not None]
+        started = [r.trip for r in confirmed] + [trip for trip, due in first_due.items() if due <= now_s]
+        trip = max(started, default=None)
+        last = confirmed[-1] if confirmed and confirmed[-1].trip == trip else None
+        self.vehicles[vehicle] = ((last.lon, last.lat) if last else None,
+                                  max(now_s, seconds(last.confirmed_at)) if last else now_s)
+        for r in stops:
+            items = r._mapping["items"]
+            if r.confirmed_at is not None or r.kind != "drop" or not items:
+                continue
+            self.carried.append(CarriedStop(
+                r.stop_id, r.delivery_plan_id or r.plan_id, r.order_id, vehicle, r.sequence, r.zone_id,
+                r.commune_code or "", district, (r.lon, r.lat), r.kg, r.m3, dict(items), loaded=r.trip == trip))
+            self.previous[r.stop_id] = (vehicle, r.sequence)
+
+
 class PlanStore:
-    def __init__(self, engine: Engine, province_code: str = "79") -> None:
+    def __init__(self, engine: Engine, province_code: str = "79", replan_driving: bool = True) -> None:
         self.engine = engine
         self.province_code = province_code
+        self.replan_driving = replan_driving
 
     # --- the snapshot ------------------------------------------------------------------------------------------
 
@@ -76,19 +136,24 @@ class PlanStore:
                                                    func.coalesce(func.ST_Contains(province, t.depots.c.geom), False)
                                                    .label("inside"))
                                             .order_by(t.depots.c.depot_id))]
+            driving = _Driving.read(conn, district, day, day_start, now) if self.replan_driving else _Driving()
             v, d = t.vehicles, t.depots
+            busy = self._busy_vehicles(day, other_than=district if self.replan_driving else None)
             vehicles = [VehicleSnapshot(r.vehicle_id, r.home_depot_id, r.capacity_kg, r.capacity_m3,
-                                        (_seconds(r.shift_start), _seconds(r.shift_end)), r.green_lane_permit, r.trips)
+                                        (_seconds(r.shift_start), _seconds(r.shift_end)), r.green_lane_permit, r.trips,
+                                        *driving.vehicles.get(r.vehicle_id, (None, None)))
                         for r in conn.execute(
                             select(v).join(d, d.c.depot_id == v.c.home_depot_id)
                             .where(func.coalesce(v.c.district_code, d.c.district_code) == district,
-                                   v.c.vehicle_id.not_in(self._busy_vehicles(day)))
+                                   v.c.vehicle_id.not_in(busy))
                             .order_by(v.c.vehicle_id))]
-            previous = self._previous(conn, proposals.get(district))
+            # stable against the newest proposal, and above all against what is being driven
+            previous = self._previous(conn, proposals.get(district)) | driving.previous
             produce = [OfferSnapshot(r.event_id, r.zone_id, (r.lon, r.lat), r.quantity_kg,
                                      min(86_400, int((r.available_until - day_start).total_seconds())))
                        for r in conn.execute(self._offers_query([z.zone_id for z in zones], now))]
-        return PlanningSnapshot(district, day, day_start, zones, depots, vehicles, offsets, previous, produce)
+        return PlanningSnapshot(district, day, day_start, zones, depots, vehicles, offsets, previous, produce,
+                                driving.carried, driving.plans)
 
     @staticmethod
     def _offers_query(zone_ids: list[str], now: datetime) -> Any:
@@ -99,10 +164,13 @@ class PlanStore:
                 .where(z.c.zone_id.in_(zone_ids), o.c.available_until > now).order_by(o.c.event_id))
 
     @staticmethod
-    def _busy_vehicles(day: date) -> Any:
-        """Vehicles already driving an approved plan of the day: later plans of the day do not count on them."""
-        return (select(t.plan_stops.c.vehicle_id).join(t.plans, t.plans.c.plan_id == t.plan_stops.c.plan_id)
-                .where(t.plans.c.plan_day == day, t.plans.c.status == "approved"))
+    def _busy_vehicles(day: date, other_than: str | None) -> Any:
+        """Vehicles driving an approved plan of the day of another district than `other_than`: this district's
+        plans do not count on them (its own driving trucks are re-planned from where they are)."""
+        p = t.plans
+        return (select(t.plan_stops.c.vehicle_id).join(p, p.c.plan_id == t.plan_stops.c.plan_id)
+                .where(p.c.plan_day == day, p.c.status == "approved",
+                       p.c.district_code != other_than if other_than else true()))
 
     @staticmethod
     def _zones_query(district: str) -> Any:
@@ -148,10 +216,11 @@ class PlanStore:
         """Depot stock promised: every approved plan of the day, and other districts' newest proposals (read
         here unless the caller has them)."""
         reserved: dict[tuple[str, str], float] = defaultdict(float)
+        # A revised plan's allocation still counts: its goods left the depot or carry over into the revision.
         newest = self._latest_proposals(conn, day) if proposals is None else proposals
         others = [pid for d, pid in newest.items() if d != exclude]
         p = t.plans
-        query = select(p.c.allocation).where(p.c.plan_day == day, (p.c.status == "approved")
+        query = select(p.c.allocation).where(p.c.plan_day == day, p.c.status.in_(("approved", "revised"))
                                              | p.c.plan_id.in_(others))
         for (allocation,) in conn.execute(query):
             for depot, _, item, q in allocation.get("quantities", []):
@@ -192,14 +261,15 @@ class PlanStore:
             conn.execute(insert(t.plans).values(
                 plan_id=plan.plan_id, district_code=plan.district_code, request_event_id=plan.request_event_id,
                 status="proposed", created_at=plan.created_at, plan_day=plan.plan_day,
-                snapshot_offsets=plan.offsets, allocation=plan.allocation, stats=plan.stats()))
+                snapshot_offsets=plan.offsets, allocation=plan.allocation, stats=plan.stats(), revises=plan.revises))
             stops = [{"plan_id": plan.plan_id, "stop_id": s.stop_id, "order_id": s.order_id,
                       "vehicle_id": r.vehicle_id, "trip": s.trip, "sequence": s.sequence, "kind": s.kind.value,
                       "eta": eta(plan.day_start, s.arrival_s), "kg": s.kg, "m3": s.m3,
                       "items": plan.items_of(s.stop_id, s.order_id, s.kg) if s.order_id in plan.orders else {},
                       "zone_id": plan.orders.get(s.order_id, {}).get("zone_id"),
                       "commune_code": plan.orders.get(s.order_id, {}).get("commune_code"),
-                      "checkpoint_id": s.checkpoint_id, "geom": point_to_db(Point(*s.location))}
+                      "checkpoint_id": s.checkpoint_id, "geom": point_to_db(Point(*s.location)),
+                      "delivery_plan_id": plan.orders.get(s.order_id, {}).get("delivery_plan_id")}
                      for r in plan.routes.routes for s in r.stops]
             if stops:
                 conn.execute(insert(t.plan_stops).values(stops))
@@ -210,8 +280,9 @@ class PlanStore:
         return True
 
     def approve(self, plan_id: str, by: str, now: datetime) -> dict[str, Any]:
-        """Approve a proposal: its drops go on their way. Approved plans of a day add up (each was planned from a
-        picture that counted the earlier ones' goods as on the way); a superseded proposal cannot be approved."""
+        """Approve a proposal: its drops go on their way. A proposal made while the district's trucks were driving
+        an approved plan revises it: that plan becomes "revised" and its open drops are driven under this one. A
+        superseded proposal cannot be approved."""
         with self.engine.begin() as conn:
             row = conn.execute(select(t.plans).where(t.plans.c.plan_id == plan_id).with_for_update()).first()
             if row is None:
@@ -222,7 +293,25 @@ class PlanStore:
                 raise PlanConflict(f"plan {plan_id} is {row.status}; approve the district's newest proposal")
             conn.execute(update(t.plans).where(t.plans.c.plan_id == plan_id)
                          .values(status="approved", approved_by=by, approved_at=now))
+            if row.revises:
+                conn.execute(update(t.plans).where(t.plans.c.plan_id.in_(row.revises), t.plans.c.status == "approved")
+                             .values(status="revised"))
             return {**dict(row._mapping), "status": "approved", "approved_by": by, "approved_at": now}
+
+    def left_out(self, plan_id: str, revises: list[str]) -> list[tuple[str, str]]:
+        """Open drops of the plans a revision replaces that it did not carry over (it had no room for them): their
+        (delivery plan, stop), to be called off."""
+        s, c = t.plan_stops, t.delivery_confirmations
+        delivery = func.coalesce(s.c.delivery_plan_id, s.c.plan_id)
+        carried = select(s.c.delivery_plan_id, s.c.stop_id).where(s.c.plan_id == plan_id,
+                                                                    s.c.delivery_plan_id.is_not(None))
+        with self.engine.connect() as conn:
+            return [(r.plan, r.stop_id) for r in conn.execute(
+                select(delivery.label("plan"), s.c.stop_id)
+                .outerjoin(c, and_(c.c.plan_id == delivery, c.c.stop_id == s.c.stop_id))
+                .where(s.c.plan_id.in_(revises), s.c.kind == "drop", c.c.stop_id.is_(None),
+                       tuple_(delivery, s.c.stop_id).not_in(carried))
+                .order_by(s.c.stop_id))]
 
     def history(self, district: str, limit: int = 50) -> list[dict[str, Any]]:
         p = t.plans
@@ -250,7 +339,7 @@ class PlanStore:
             s = t.plan_stops
             plan["stops"] = [dict(r._mapping) for r in conn.execute(
                 select(s.c.stop_id, s.c.order_id, s.c.vehicle_id, s.c.trip, s.c.sequence, s.c.kind, s.c.eta, s.c.kg,
-                       s.c["items"], s.c.zone_id, s.c.commune_code, s.c.checkpoint_id,
+                       s.c["items"], s.c.zone_id, s.c.commune_code, s.c.checkpoint_id, s.c.delivery_plan_id,
                        func.ST_X(s.c.geom).label("lon"), func.ST_Y(s.c.geom).label("lat"))
                 .where(s.c.plan_id == plan["plan_id"])
                 .order_by(s.c.vehicle_id, s.c.sequence))]

@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.domain.events import AreaCoverage, PlanRequested, PriceAlert, ProduceOffered, ShortageAlert
+from services.domain.events import (
+    AreaCoverage,
+    DeliveryConfirmed,
+    PlanRequested,
+    PriceAlert,
+    ProduceOffered,
+    ShortageAlert,
+)
 
 from . import tables as t
 from .geometry import point_to_db
@@ -100,6 +107,14 @@ class Projections:
             {"event_id": e.event_id, "district_code": e.district_code, "commune_code": e.commune_code,
              "product": e.product, "quantity_kg": e.quantity_kg, "available_until": e.available_until,
              "contact": e.contact, "offered_at": e.occurred_at, "geom": point_to_db(e.location)} for e in events])
+
+    def delivery_confirmations(self, events: list[DeliveryConfirmed]) -> None:
+        _insert_new(self.engine, t.delivery_confirmations, [
+            {"plan_id": e.plan_id, "stop_id": e.stop_id, "event_id": e.event_id,
+             "status": "failed" if e.failed_reason else "delivered",
+             "quantities": {} if e.failed_reason else e.quantities,
+             "reason": e.failed_reason[:300] if e.failed_reason else None, "confirmed_at": e.occurred_at}
+            for e in events])
 
     # Reads -----------------------------------------------------------------------------------------------
 

@@ -197,6 +197,8 @@ plans = Table(
     Column("stats", JSONB, nullable=False),
     Column("approved_by", String(120), nullable=True),
     Column("approved_at", TS, nullable=True),
+    # A revision of plans being driven: approving it marks them "revised" (their open drops carry over).
+    Column("revises", JSONB, nullable=False, server_default="[]"),
 )
 Index("ix_plans_district", plans.c.district_code, plans.c.created_at)
 
@@ -216,9 +218,23 @@ plan_stops = Table(
     Column("zone_id", String(64), nullable=True),
     Column("commune_code", String(8), nullable=True),
     Column("checkpoint_id", String(64), nullable=True),
+    # A drop carried over from the approved plan that put it on its way: drivers' confirmations name that plan.
+    Column("delivery_plan_id", String(160), nullable=True),
     _geom("POINT", nullable=False),
 )
 Index("ix_plan_stops_vehicle", plan_stops.c.plan_id, plan_stops.c.vehicle_id, plan_stops.c.sequence)
+
+# Drivers' confirmations, written by the streams sink: the first one for a stop counts (as in the ledger).
+delivery_confirmations = Table(
+    "delivery_confirmations", metadata,
+    Column("plan_id", String(160), primary_key=True),  # the plan that put the drop on its way
+    Column("stop_id", String(200), primary_key=True),
+    Column("event_id", String(128), nullable=False),
+    Column("status", String(10), nullable=False),  # delivered | failed
+    Column("quantities", JSONB, nullable=False),
+    Column("reason", String(300), nullable=True),
+    Column("confirmed_at", TS, nullable=False),
+)
 
 plan_unserved = Table(
     "plan_unserved", metadata,

@@ -1,11 +1,13 @@
 """Zones and plans through the API on the real servers: writes become events, reads come from PostGIS, and an
 approved plan's drops show up as goods on the way in the coverage picture."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, time
 from time import sleep as pause
 
 import pytest
 
+from services.adapters import tables as t
 from services.domain.access import Role
 from services.domain.events import AreaCoverage
 from services.domain.fleet import Vehicle
@@ -128,3 +130,77 @@ def test_an_approved_plan_puts_its_goods_on_the_way(client, container, run_id):
     wait_until(lambda: abs(on_way() - (rice - stop["items"].get("rice", 0.0))) < 1e-3, timeout_s=60)
     zone = client.get("/api/v1/coverage", params={"level": "zone", "area_id": zone_id}).json()[0]
     assert abs(zone["stock"].get("rice", 0.0) - stop["items"].get("rice", 0.0)) < 1e-3  # now with the zone's team
+
+
+def test_a_plan_being_driven_is_revised_from_where_its_truck_is(client, container, run_id):
+    """Approve, drive one drop, plan again: the revision starts from that drop, keeps the rest on board, and its
+    approval neither publishes nor counts the carried-over goods twice."""
+    zones, district = [], None
+    for k, (lon, lat) in enumerate([(106.6420, 10.7540), (106.6460, 10.7570)]):
+        zone_id = f"z-drive-{k}-{run_id}"
+        body = {"zone_id": zone_id, "name": f"Khu {k}", "risk_level": 2,
+                "boundary": {"type": "Polygon", "coordinates": [ring(lon, lat, 0.001)]}}
+        district = client.post("/api/v1/zones", json=body).json()["district_code"]
+        zones.append(zone_id)
+    wait_until(lambda: all(zone_feature(client, z) for z in zones))
+    at = datetime.now(UTC)  # newer than the empty rows the streams worker wrote for the new zones
+    container.projections.coverage([AreaCoverage(
+        event_id=f"c-{zone_id}", occurred_at=at, level="zone", area_id=zone_id, district_code=district,
+        zone_id=zone_id, households=150, people=500, vulnerable={}, need={"rice": 200.0}, stock={}, on_way={},
+        days_of_supply={"rice": 0.0}, last_report_at=at, max_event_at=at) for zone_id in zones])
+    depot = Depot(f"dd-{run_id}", "Kho Q11", Point(106.6500, 10.7600), district, OpeningHours(time(0), time(23, 59)))
+    container.places.add_depots([depot])
+    container.places.set_depot_stock(depot.depot_id, {"rice": 1000.0})
+    truck = f"vd-{run_id}"
+    container.places.add_vehicles([Vehicle(truck, "51D-2", 3000.0, 15.0, depot.depot_id, time(0), time(23, 59),
+                                           serves_district=district)])
+    # No curfew here, so the test holds at any hour (the curfew has tests of its own).
+    planner = replace(container.planner, driving_hours=(0, 86_399))
+    first = planner.plan(container.plan_store.snapshot(district, NOW, {}), f"drive-{run_id}", NOW)
+    assert container.plan_store.save(first)
+    assert client.post(f"/api/v1/plans/{first.plan_id}/approve").status_code == 200
+    route = [s for r in client.get(f"/api/v1/plans/{first.plan_id}").json()["routes"] for s in r["stops"]]
+    assert sorted(s["zone_id"] for s in route) == sorted(zones) and route[0]["trip"] == route[1]["trip"]
+    done, open_ = route
+
+    driver = {"Authorization": f"Bearer {container.tokens.issue(Role.DRIVER, truck, NOW)}"}
+    confirm = {"plan_id": first.plan_id, "stop_id": done["stop_id"], "quantities": done["items"]}
+    assert client.post("/api/v1/deliveries", json=confirm, headers=driver).status_code == 202
+    wait_until(lambda: container.projections.table_rows(t.delivery_confirmations)
+               and any(r["plan_id"] == first.plan_id and r["stop_id"] == done["stop_id"]
+                       for r in container.projections.table_rows(t.delivery_confirmations)), timeout_s=60)
+
+    later = datetime.now(UTC)
+    snapshot = container.plan_store.snapshot(district, later, {})
+    assert snapshot.revises == [first.plan_id]
+    (carried,) = snapshot.carried
+    assert (carried.stop_id, carried.vehicle_id, carried.loaded) == (open_["stop_id"], truck, True)
+    (vehicle,) = [v for v in snapshot.vehicles if v.vehicle_id == truck]
+    assert vehicle.position == pytest.approx((done["lon"], done["lat"]))
+    assert vehicle.available_s == int((later - snapshot.day_start).total_seconds())  # it is there now
+
+    revision = planner.plan(snapshot, f"drive2-{run_id}", later)
+    assert container.plan_store.save(revision)
+    stops = [s for r in client.get(f"/api/v1/plans/{revision.plan_id}").json()["routes"] for s in r["stops"]]
+    kept = next(s for s in stops if s["stop_id"] == open_["stop_id"])
+    assert kept["delivery_plan_id"] == first.plan_id and kept["vehicle_id"] == truck
+    assert kept["trip"] == min(s["trip"] for s in stops if s["vehicle_id"] == truck)  # before it reloads
+    new_drops = [s for s in stops if s["kind"] == "drop" and not s["delivery_plan_id"]]
+    approved = client.post(f"/api/v1/plans/{revision.plan_id}/approve").json()
+    assert (approved["deliveries_published"], approved["called_off"]) == (len(new_drops), 0)
+    assert container.plan_store.history(district)[1]["status"] == "revised"
+
+    def on_way(zone_id: str) -> float:
+        rows = client.get("/api/v1/coverage", params={"level": "zone", "area_id": zone_id}).json()
+        return rows[0]["on_way"].get("rice", 0.0) if rows else 0.0
+
+    expected = open_["items"]["rice"] + sum(s["items"].get("rice", 0.0) for s in new_drops
+                                            if s["zone_id"] == open_["zone_id"])
+    wait_until(lambda: abs(on_way(open_["zone_id"]) - expected) < 1e-3, timeout_s=60)  # once, not twice
+    # The old sheet is closed; the carried drop is confirmed on the revision, under the plan that sent it.
+    stale = client.post("/api/v1/deliveries", headers=driver, json={
+        "plan_id": first.plan_id, "stop_id": open_["stop_id"], "quantities": open_["items"]})
+    assert stale.status_code == 409 and "newest sheet" in stale.text
+    assert client.post("/api/v1/deliveries", headers=driver, json={
+        "plan_id": revision.plan_id, "stop_id": open_["stop_id"], "quantities": open_["items"]}).status_code == 202
+    wait_until(lambda: abs(on_way(open_["zone_id"]) - (expected - open_["items"]["rice"])) < 1e-3, timeout_s=60)

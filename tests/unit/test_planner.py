@@ -9,6 +9,7 @@ import pytest
 from optimizer.model import StopKind
 from services.domain.items import default_catalogue
 from services.planner import (
+    CarriedStop,
     DepotSnapshot,
     OfferSnapshot,
     Planner,
@@ -128,3 +129,47 @@ def test_a_green_lane_zone_gets_goods_only_from_depots_with_permitted_trucks():
     assert not result.allocation["quantities"] and not result.deliveries()
     assert {s["reason"] for s in result.allocation["shortfalls"]} == {"zone_unreachable"}
     assert result.routes.unserved == []  # nothing was allocated that no truck could carry
+
+
+def driving_snapshot(carried, position=None, available_s=None):  # type: ignore[no-untyped-def]
+    """District 760 while truck t0 drives an approved plan: it stands at `position` from `available_s`."""
+    base = snapshot([zone("a", 2000, 300.0), zone("b", 1000, 0.0, at=(106.71, 10.79))])
+    t0 = VehicleSnapshot("t0", "dep", 1500.0, 10.0, (6 * 3600, 18 * 3600), True, 2, position, available_s)
+    return PlanningSnapshot(base.district_code, base.plan_day, base.day_start, base.zones, base.depots,
+                            [t0, base.vehicles[1]], base.offsets,
+                            previous={c.stop_id: (c.vehicle_id, c.sequence) for c in carried},
+                            carried=carried, revises=["plan-760-r0"])
+
+
+def carried_stop(stop_id, zone_id, kg, loaded, at=(106.70, 10.78)):  # type: ignore[no-untyped-def]
+    return CarriedStop(stop_id, "plan-760-r0", stop_id.split("#")[0], "t0", 1, zone_id, "26734", "760", at, kg,
+                       kg / 1000, {"rice": kg}, loaded)
+
+
+def test_a_revision_starts_from_where_the_truck_is_and_keeps_what_it_carries():
+    on_board = carried_stop("dep>a:dry", "a", 600.0, loaded=True)
+    later_trip = carried_stop("dep>b:dry", "b", 300.0, loaded=False, at=(106.71, 10.79))
+    here, since = (106.69, 10.77), 10 * 3600
+    result = PLANNER.plan(driving_snapshot([on_board, later_trip], here, since), "r1", NOW)
+
+    routes = {r.vehicle_id: r for r in result.routes.routes}
+    first = routes["t0"].stops[0]
+    assert first.stop_id == on_board.stop_id  # still on its truck, and the truck goes there first
+    # It leaves from where it confirmed its last drop, at 10:00: the drive from there, not from the depot.
+    travel = CityTravel().matrix([here, on_board.location], 0).seconds[0][1]
+    assert since + travel <= first.arrival_s < since + travel + 3600
+    planned = {s.stop_id for r in result.routes.routes for s in r.stops}
+    assert later_trip.stop_id in planned and not result.routes.unserved
+    # Carried drops are on their way already: only the new goods become DeliveryPlanned events, and their
+    # orders never reuse a carried stop's id.
+    new = result.deliveries()
+    assert new and not {e.stop_id for e in new} & {on_board.stop_id, later_trip.stop_id}
+    assert result.orders[on_board.stop_id]["delivery_plan_id"] == "plan-760-r0"
+    assert "dep>a:dry~2" in result.orders  # zone a gets more rice as an order of its own
+    assert result.revises == ["plan-760-r0"] and result.stats()["carried_over"] == 2
+
+
+def test_a_loaded_stop_the_truck_cannot_reach_in_time_is_left_out_with_its_reason():
+    on_board = carried_stop("dep>a:dry", "a", 600.0, loaded=True)
+    result = PLANNER.plan(driving_snapshot([on_board], (106.69, 10.77), 18 * 3600 - 60), "r1", NOW)
+    assert on_board.stop_id in {u.order_id for u in result.routes.unserved}
