@@ -23,7 +23,7 @@ EVENT_TYPES: dict[str, type[events.Event]] = {
     for cls in (events.DemandSubmitted, events.StockReported, events.ZoneDeclared, events.ZoneRedrawn,
                 events.ZoneLifted, events.DeliveryPlanned, events.DeliveryConfirmed, events.PriceReported,
                 events.ProduceOffered, events.AreaCoverage, events.ShortageAlert, events.PriceAlert,
-                events.PlanRequested)
+                events.PlanRequested, events.SalesPointRegistered)
 }
 
 

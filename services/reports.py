@@ -12,12 +12,12 @@ from .adapters import tables as t
 from .domain.access import Principal, Role
 from .domain.admin import AdminCatalogue
 from .domain.errors import UnknownReference
-from .domain.events import DeliveryConfirmed, PriceReported, ProduceOffered, StockReported
+from .domain.events import DeliveryConfirmed, PriceReported, ProduceOffered, SalesPointRegistered, StockReported
 from .domain.items import Catalogue
 from .ports import EventPublisher
 from .topics import Topics
 
-E = TypeVar("E", StockReported, PriceReported, ProduceOffered, DeliveryConfirmed)
+E = TypeVar("E", StockReported, PriceReported, ProduceOffered, DeliveryConfirmed, SalesPointRegistered)
 
 
 class StopNotFound(LookupError):
@@ -26,6 +26,10 @@ class StopNotFound(LookupError):
 
 class StopNotApproved(Exception):
     pass
+
+
+class SalesPointNotFound(LookupError):
+    """Stock from a sales point that is not in the register (sales_points): it would count goods nobody can find."""
 
 
 class Reports:
@@ -44,9 +48,22 @@ class Reports:
             if code not in self.items:
                 raise UnknownReference(field, code)
 
+    def register_point(self, event: SalesPointRegistered, principal: Principal) -> SalesPointRegistered:
+        """Officials register the sales points of their commune or district (a mobile point for a zone, a market
+        stall reopened); the streams worker writes the register."""
+        principal.require_role(Role.COORDINATOR, Role.DISTRICT, Role.COMMUNE)
+        self._district_of(event.commune_code)
+        principal.require_commune(event.commune_code, self.admin)
+        return self._publish(self.topics.places, event)
+
     def stock(self, event: StockReported, principal: Principal) -> StockReported:
         self._district_of(event.commune_code)
         principal.require_point(event.point_id, event.district_code, self.admin)
+        with self.engine.connect() as conn:
+            registered = conn.execute(select(t.sales_points.c.point_id)
+                                      .where(t.sales_points.c.point_id == event.point_id)).first()
+        if registered is None:
+            raise SalesPointNotFound(f"unknown sales point {event.point_id!r}: register it before it reports stock")
         self._items(event.quantities)
         return self._publish(self.topics.stock, event)
 

@@ -24,6 +24,7 @@ class Topics:
     deliveries: str
     prices: str
     produce: str
+    places: str
     zone_parts: str
     coverage: str
     shortage_alerts: str
@@ -48,6 +49,7 @@ _SPECS = {
     "deliveries": ("district code", "deliveries planned, confirmed or failed"),
     "prices": ("district code", "prices reported by market watchers"),
     "produce": ("district code", "farm produce offered from inside zones"),
+    "places": ("district code", "sales points registered (the register stock reports are checked against)"),
     "zone_parts": ("zone id", "derived: each district's part of a zone's coverage"),
     "coverage": ("area id", "derived: coverage per zone, commune and district"),
     "shortage_alerts": ("zone id", "derived: shortage alerts opened and resolved"),

@@ -26,6 +26,7 @@ from services.domain.events import (
     PriceAlert,
     PriceReported,
     ProduceOffered,
+    SalesPointRegistered,
     ShortageAlert,
     StockReported,
     ZoneDeclared,
@@ -50,6 +51,7 @@ ACCEPTS: dict[str, tuple[type[Event], ...]] = {
     topics.prices: (PriceReported,),
     topics.zones: (ZoneDeclared, ZoneRedrawn, ZoneLifted),
     topics.produce: (ProduceOffered,),
+    topics.places: (SalesPointRegistered,),
 }
 _out_topics: dict[str, faust.TopicT] = {}
 # District events are folded in batches of up to BATCH_MAX, or what arrived within BATCH_WITHIN_S.
@@ -290,3 +292,16 @@ async def project_produce(stream: faust.StreamT[bytes]) -> None:
             await dead_letter(event.message, exc.field, str(exc))
             continue
         await _until_stored(projections.produce_offers, [offer])
+
+
+@app.agent(raw_topic(topics.places))
+async def project_places(stream: faust.StreamT[bytes]) -> None:
+    """Sales points registered → the register in PostGIS (stock reports are checked against it)."""
+    async for batch in stream.take_events(500, within=0.05):  # type: ignore[attr-defined]
+        points = []
+        for event in batch:
+            try:
+                points.append(_decode_for(event.message))
+            except MessageError as exc:
+                await dead_letter(event.message, exc.field, exc.reason)
+        await _until_stored(container.places.register_sales_points, points)

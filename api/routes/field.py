@@ -13,10 +13,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
 from api.schemas import PointIn
-from services.domain.events import PriceReported, ProduceOffered, StockReported
+from services.domain.events import PriceReported, ProduceOffered, SalesPointRegistered, StockReported
 from services.domain.geo import Point
 from services.domain.places import SalesPointKind, SalesPointStatus
-from services.reports import StopNotApproved, StopNotFound
+from services.reports import SalesPointNotFound, StopNotApproved, StopNotFound
 
 router = APIRouter(prefix="/api/v1", tags=["field reports"])
 IdempotencyKey = Annotated[str | None, Header(max_length=128)]
@@ -64,18 +64,49 @@ class ProduceIn(BaseModel):
     contact: str = Field(default="", max_length=200)
 
 
+class SalesPointIn(BaseModel):
+    point_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    commune_code: str = Field(pattern=r"^\d{5}$")
+    location: PointIn
+    kind: SalesPointKind = SalesPointKind.SUPERMARKET
+    opens: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time, HH:MM")
+    closes: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    contact: str = Field(default="", max_length=200)
+
+
 def _event_id(key: str | None) -> str:
     return key or str(uuid.uuid4())
+
+
+@router.post("/sales-points", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+def register_sales_point(body: SalesPointIn, container: ContainerDep, principal: PrincipalDep,
+                         idempotency_key: IdempotencyKey = None) -> Accepted:
+    """A coordinator or an official of its district or commune registers a sales point (again, to change its
+    details); it may report stock once the register shows it (`GET /api/v1/places`)."""
+    district = container.admin.district_of(body.commune_code) or ""
+    event = container.reports.register_point(SalesPointRegistered(
+        event_id=_event_id(idempotency_key), occurred_at=datetime.now(UTC), district_code=district,
+        point_id=body.point_id, name=body.name, commune_code=body.commune_code,
+        location=Point(body.location.lon, body.location.lat), kind=body.kind, opens=body.opens, closes=body.closes,
+        contact=body.contact), principal)
+    return Accepted(event_id=event.event_id, district_code=event.district_code)
 
 
 @router.post("/stock", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
 def report_stock(body: StockIn, container: ContainerDep, principal: PrincipalDep,
                  idempotency_key: IdempotencyKey = None) -> Accepted:
+    """A sales point in the register reports its stock (a snapshot, or a delta) and whether it is open; 404 for a
+    point that is not registered."""
     district = container.admin.district_of(body.commune_code) or ""
-    event = container.reports.stock(StockReported(
-        event_id=_event_id(idempotency_key), occurred_at=body.occurred_at or datetime.now(UTC), district_code=district,
-        point_id=body.point_id, commune_code=body.commune_code, location=Point(body.location.lon, body.location.lat),
-        kind=body.kind, quantities=dict(body.quantities), is_delta=body.is_delta, status=body.status), principal)
+    try:
+        event = container.reports.stock(StockReported(
+            event_id=_event_id(idempotency_key), occurred_at=body.occurred_at or datetime.now(UTC),
+            district_code=district, point_id=body.point_id, commune_code=body.commune_code,
+            location=Point(body.location.lon, body.location.lat), kind=body.kind, quantities=dict(body.quantities),
+            is_delta=body.is_delta, status=body.status), principal)
+    except SalesPointNotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
     return Accepted(event_id=event.event_id, district_code=event.district_code)
 
 

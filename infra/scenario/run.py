@@ -2,8 +2,9 @@
 separate processes; the runner is the city around them (communes, sales points, drivers, the coordinator).
 
 - Zone changes go on Kafka as ZoneDeclared/Redrawn/Lifted; demand, stock, status and prices go through the API
-  with the scenario's event ids as Idempotency-Keys; depots, vehicles and checkpoints are loaded through the
-  places repository before day 1.
+  with the scenario's event ids as Idempotency-Keys; depots, vehicles, checkpoints and sales points (the register
+  stock reports are checked against) are loaded through the places repository before day 1, each zone's
+  distribution point when it first reports.
 - The clock is simulated: `speed` simulated seconds per wall-clock second (the scenario's `time_acceleration`
   unless overridden). Each simulated hour the world's households eat from their zone's stock (`world.py`).
 - Planning rounds: the streams worker requests plans when a district's shortage risk appears or changes; the
@@ -48,7 +49,7 @@ from services.domain.access import Role
 from services.domain.events import ZoneDeclared, ZoneLifted, ZoneRedrawn
 from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
-from services.domain.places import Checkpoint, Depot, OpeningHours
+from services.domain.places import Checkpoint, Depot, OpeningHours, SalesPoint, SalesPointKind
 from services.domain.zones import RiskLevel
 from services.topics import topic_specs
 
@@ -244,6 +245,9 @@ def _load_places(container: Container, scenario: Scenario) -> None:
                                  serves_district=v.district_code, trips=v.trips) for v in scenario.vehicles])
     places.add_checkpoints([Checkpoint(c.checkpoint_id, z.zone_id, c.name, Point(c.lon, c.lat), c.handover_minutes)
                             for z in scenario.zones for c in z.checkpoints])
+    places.add_sales_points([SalesPoint(p.point_id, p.name, SalesPointKind(p.category), Point(p.lon, p.lat),
+                                        p.commune_code, OpeningHours(_hhmm(p.opens), _hhmm(p.closes)))
+                             for p in scenario.sales_points])
 
 
 def _stored_plans(container: Container) -> list[dict[str, Any]]:
@@ -474,7 +478,12 @@ class Player:
         if zone is None or not zone.relief:
             return
         lon, lat = zone.relief_spot
-        commune = self.relief_commune.setdefault(zone_id, self.world.commune_near(lon, lat))
+        if zone_id not in self.relief_commune:  # the zone's distribution point enters the register
+            self.relief_commune[zone_id] = self.world.commune_near(lon, lat)
+            self.container.places.add_sales_points([SalesPoint(
+                f"relief-{zone_id}", f"Điểm phát {zone_id}", SalesPointKind.MOBILE, Point(lon, lat),
+                self.relief_commune[zone_id], OpeningHours(clock(6), clock(18)))])
+        commune = self.relief_commune[zone_id]
         body = {"point_id": f"relief-{zone_id}", "commune_code": commune, "location": {"lon": lon, "lat": lat},
                 "kind": "mobile", "status": "open",
                 "quantities": {k: round(v, 3) for k, v in zone.relief.items()}}

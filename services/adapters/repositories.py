@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, Table, and_, func, select, update
@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.domain.admin import AdminUnit
 from services.domain.errors import DomainError, InvalidValue, UnknownReference
+from services.domain.events import SalesPointRegistered
 from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours, SalesPoint, SalesPointKind, SalesPointStatus
@@ -128,6 +129,13 @@ class PlaceRepository:
                  "commune_code": p.commune_code, "opens": p.hours.opens, "closes": p.hours.closes,
                  "contact": p.contact, "geom": point_to_db(p.location)} for p in points]
         self._upsert(t.sales_points, rows, "point_id")
+
+    def register_sales_points(self, events: Iterable[SalesPointRegistered]) -> None:
+        """The register as the events say (the last registration of a point wins; its status comes from its
+        stock reports)."""
+        self.add_sales_points(SalesPoint(e.point_id, e.name, e.kind, e.location, e.commune_code,
+                                         OpeningHours(time.fromisoformat(e.opens), time.fromisoformat(e.closes)),
+                                         contact=e.contact) for e in events)
 
     def add_depots(self, depots: Iterable[Depot]) -> None:
         rows = [{"depot_id": d.depot_id, "name": d.name, "district_code": d.district_code, "opens": d.hours.opens,

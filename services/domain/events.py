@@ -59,6 +59,33 @@ class StockReported(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SalesPointRegistered(Event):
+    """A sales point enters the register (or its details change): from then on it may report stock."""
+
+    event_type: ClassVar[str] = "sales_point.registered"
+    district_code: str
+    point_id: str
+    name: str
+    commune_code: str
+    location: Point
+    kind: SalesPointKind = SalesPointKind.SUPERMARKET
+    opens: str = "06:00"  # local time, HH:MM
+    closes: str = "21:00"
+    contact: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("opens", "closes"):
+            value = getattr(self, name)
+            hours, _, minutes = value.partition(":")
+            if not (len(value) == 5 and hours.isdigit() and minutes.isdigit() and int(hours) < 24
+                    and int(minutes) < 60):
+                raise InvalidValue(name, f"{value!r} is not a time of day HH:MM")
+        if not self.point_id or not self.name:
+            raise InvalidValue("point_id" if not self.point_id else "name", "must not be empty")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ZoneDeclared(Event):
     event_type: ClassVar[str] = "zone.declared"
     district_code: str

@@ -23,11 +23,29 @@ def commune_row(client, code):
     return rows[0] if rows else None
 
 
-def test_a_sales_point_reports_stock_for_itself_only(client, container, run_id):
+def registered(client, point_id):
+    return any(p["point_id"] == point_id for p in client.get("/api/v1/places").json()["sales_points"])
+
+
+def test_a_registered_sales_point_reports_stock_for_itself_only(client, container, run_id):
     point = f"sp-{run_id}"
     body = {"point_id": point, "commune_code": WARD, "location": {"lon": 106.6960, "lat": 10.7690},
             "quantities": {"rice": 120.0, "water": 300.0}}
     own = as_(container, Role.SALES_POINT, point)
+    unknown_point = client.post("/api/v1/stock", json=body, headers=own)
+    assert unknown_point.status_code == 404 and point in unknown_point.text  # not in the register yet
+
+    registration = {"point_id": point, "name": "Bách hóa Xanh Nguyễn Thái Bình", "commune_code": WARD,
+                    "location": body["location"], "kind": "supermarket", "opens": "06:30", "closes": "21:00"}
+    elsewhere = as_(container, Role.COMMUNE, "26734")  # another ward of Quận 1
+    assert client.post("/api/v1/sales-points", json=registration, headers=elsewhere).status_code == 403
+    assert client.post("/api/v1/sales-points", json=registration, headers=own).status_code == 403  # not an official
+    bad_time = client.post("/api/v1/sales-points", json={**registration, "opens": "25:00"},
+                           headers=as_(container, Role.COMMUNE, WARD))
+    assert bad_time.status_code == 422 and bad_time.json()["detail"][0]["loc"][-1] == "opens"
+    assert client.post("/api/v1/sales-points", json=registration,
+                       headers=as_(container, Role.COMMUNE, WARD)).status_code == 202
+    wait_until(lambda: registered(client, point))
     assert client.post("/api/v1/stock", json=body, headers=own).status_code == 202
     row = wait_until(lambda: (r := commune_row(client, WARD)) and r["stock"].get("rice", 0) >= 120 and r)
     assert row["stock"]["rice"] >= 120

@@ -5,8 +5,9 @@ import pytest
 
 from services.dead_letter import dead_letter_record, original_bytes
 from services.domain.demand import DemandReport, ItemNeed, VulnerableGroup
-from services.domain.events import DemandSubmitted, ZoneDeclared
+from services.domain.events import DemandSubmitted, SalesPointRegistered, ZoneDeclared
 from services.domain.geo import MultiPolygon, Point
+from services.domain.places import SalesPointKind
 from services.domain.zones import RiskLevel
 from services.messages import MessageError, decode, encode
 
@@ -72,3 +73,15 @@ def test_dead_letter_keeps_the_original_bytes_and_reason():
         ("not JSON", 2, 7, "760")
     assert json.loads(dead_letter_record(reason="r", field="f", source_topic="t", partition=0, offset=0,
                                          key=None, value=encode(EVENT)))["event_id"] == "e-1"
+
+
+def test_a_sales_point_registration_round_trips_and_refuses_a_bad_time():
+    point = SalesPointRegistered(event_id="sp", occurred_at=EVENT.occurred_at, district_code="760", point_id="sp-1",
+                                 name="Chợ Tân Định", commune_code="26734", location=Point(106.69, 10.79),
+                                 kind=SalesPointKind.MARKET_STALL, opens="05:30", closes="19:00")
+    assert decode(encode(point)) == point
+    data = json.loads(encode(point))
+    data["payload"]["closes"] = "7pm"
+    with pytest.raises(MessageError) as refused:
+        decode(json.dumps(data).encode())
+    assert refused.value.field == "closes"
