@@ -181,8 +181,6 @@ def tasks_of(data: PlanningInput) -> tuple[list[Task], list[tuple[str, str]], li
     tasks: list[Task] = []
     pairs: list[tuple[str, str]] = []
     unserved: list[Unserved] = []
-    biggest = (max((v.capacity_kg for v in data.vehicles), default=0.0),
-               max((v.capacity_m3 for v in data.vehicles), default=0.0))
     for order in data.orders:
         zone = data.zones.get(order.zone_id or "")
         location, service, checkpoint = order.location, order.service_s, None
@@ -196,6 +194,10 @@ def tasks_of(data: PlanningInput) -> tuple[list[Task], list[tuple[str, str]], li
         if window is None:
             unserved.append(Unserved(order.order_id, Reason.NO_TIME, "its window lies in curfew hours"))
             continue
+        # Split for the vehicles that may carry it: permitted ones into a green-lane zone, those of its depot.
+        able = [v for v in data.vehicles if (v.green_lane_permit or not (zone and zone.permit_only))
+                and (order.source_id is None or v.depot_id == order.source_id)] or data.vehicles
+        biggest = (max((v.capacity_kg for v in able), default=0.0), max((v.capacity_m3 for v in able), default=0.0))
         pieces = _pieces(order.kg, order.m3, biggest)
         for k, (kg, m3) in enumerate(pieces):
             stop_id = order.order_id if len(pieces) == 1 else f"{order.order_id}#{k + 1}"

@@ -32,8 +32,10 @@ class ZoneUpdate:
 
 
 def fold_zone_part(state: dict[str, Any] | None, part: AreaCoverage, rule: ShortageRule, items: Catalogue,
-                   now: datetime) -> ZoneUpdate:
-    """Replace one district's part of a zone (parts are full values, so a replay changes nothing)."""
+                   now: datetime, home_district: str | None = None) -> ZoneUpdate:
+    """Replace one district's part of a zone (parts are full values, so a replay changes nothing). The zone's row
+    belongs to `home_district`, the district that declared it and plans its deliveries (when not known: the
+    smallest district code among its parts)."""
     assert part.zone_id is not None
     state = state or {"parts": {}, "open": {}, "opened": {}}
     parts = dict(state["parts"])
@@ -45,8 +47,8 @@ def fold_zone_part(state: dict[str, Any] | None, part: AreaCoverage, rule: Short
     zone_total = Totals()
     for data in parts.values():
         zone_total = zone_total.merged(_totals_from_dict(data))
-    coverage = coverage_event(ZONE, part.zone_id, min(parts, default=part.district_code), part.zone_id, zone_total,
-                              now)
+    coverage = coverage_event(ZONE, part.zone_id, home_district or min(parts, default=part.district_code),
+                              part.zone_id, zone_total, now)
     open_alerts: dict[str, str] = dict(state["open"])
     opened: dict[str, int] = dict(state["opened"])
     alerts = []

@@ -217,7 +217,7 @@ async def fold_zone_parts(stream: faust.StreamT[bytes]) -> None:
         if not isinstance(part, AreaCoverage) or part.zone_id is None:
             continue
         update = fold_zone_part(zone_state.get(part.zone_id), part, container.shortage, container.items,
-                                datetime.now(UTC))
+                                datetime.now(UTC), processor.zones.district_of(part.zone_id))
         zone_state[part.zone_id] = update.state
         await publish([Outgoing(topics.coverage, part.zone_id, update.coverage),
                        *(Outgoing(topics.shortage_alerts, part.zone_id, alert) for alert in update.alerts)])

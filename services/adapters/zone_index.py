@@ -62,6 +62,11 @@ class ZoneIndex:
         zone = self.zones.get(zone_id)
         return zone is not None and zone.status is ZoneStatus.ACTIVE
 
+    def district_of(self, zone_id: str) -> str | None:
+        """The district that declared the zone (it plans the zone's deliveries), None for a zone not seen."""
+        zone = self.zones.get(zone_id)
+        return zone.district_code if zone else None
+
     def version_of(self, zone_id: str) -> int:
         zone = self.zones.get(zone_id)
         return zone.version if zone else 0

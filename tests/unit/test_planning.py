@@ -112,6 +112,17 @@ def test_an_order_bigger_than_any_vehicle_is_split_across_vehicles():
     assert len({r.vehicle_id for r in result.routes if r.stops}) == 3
 
 
+def test_an_order_for_a_green_lane_zone_is_split_for_the_permitted_trucks_it_must_ride():
+    lane = ZoneAccess("z-lane", permit_only=True)
+    data = PlanningInput([order("big", (5.0, 0.0), kg=1500.0, zone="z-lane")],
+                         [truck("permit", kg=1000.0, permit=True, trips=2), truck("plain", kg=5000.0)],
+                         {"z-lane": lane})
+    result = run(data)
+    assert not result.unserved  # two pieces on the permitted truck's two trips, though the plain one could hold all
+    pieces = [(r.vehicle_id, s.trip) for r in result.routes for s in r.stops]
+    assert sorted(pieces) == [("permit", 0), ("permit", 1)]
+
+
 def test_one_vehicle_reloads_and_goes_again_within_its_shift():
     orders = [order("a", (5.0, 0.0), kg=800.0), order("b", (0.0, 5.0), kg=800.0)]
     result = run(PlanningInput(orders, [truck("t1", trips=2)]))

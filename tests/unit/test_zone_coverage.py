@@ -25,6 +25,12 @@ def test_parts_from_several_districts_add_up_and_replays_change_nothing():
         state = update.state
     assert update.coverage.need == {"rice": 40} and update.coverage.households == 20
     assert update.coverage.days_of_supply["rice"] == pytest.approx(1.5)
+    assert update.coverage.district_code == "760"  # not told the zone's district: the smallest code
+
+
+def test_a_zone_across_districts_is_planned_by_the_district_that_declared_it():
+    update = fold_zone_part(None, part("760", {"rice": 10}, {}), ShortageRule(), ITEMS, NOW, home_district="770")
+    assert update.coverage.district_code == "770"
 
 
 def test_shortage_alerts_open_below_threshold_and_resolve_above_the_band():
