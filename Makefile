@@ -5,10 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install up down status lint unit integration test demo bench bench-streams bench-routing bench-plan bench-api clean-data
+.PHONY: help install up down status lint unit integration test demo demo-quick bench bench-streams bench-routing bench-plan bench-api clean-data
 
 help:
-	@echo "make demo   - start Kafka + PostGIS, load Hồ Chí Minh City, push demand through the system"
+	@echo "make demo   - the city lockdown scenario through the whole system under Greenlane and both baselines,"
+	@echo "              then its report; the dashboard of the Greenlane run stays up (Ctrl-C stops it)"
+	@echo "make demo-quick - one planning round on generated demand (about a minute)"
 	@echo "make test   - lint, type-check, unit and integration tests on the real servers"
 	@echo "make up | down | status - the local Kafka and PostGIS servers"
 	@echo "make bench  - benchmarks: bench-streams (stream throughput, latency), bench-plan (city-scale plan), bench-routing (vs best-known, PyVRP, VROOM)"
@@ -43,7 +45,14 @@ integration: $(STAMP) up
 
 test: lint unit integration
 
+# The main job: two simulated weeks of Hồ Chí Minh City (scenarios/city.json) under each policy, Greenlane last so
+# its API and dashboard keep running; about 20 minutes at the default speed (a simulated day in 10 s).
+DEMO_SPEED ?= 8640
 demo: $(STAMP) up
+	$(BIN)/greenlane load-geodata --provinces 79
+	$(BIN)/greenlane scenario run --size city --speed $(DEMO_SPEED) --policies proportional,fcfs,greenlane --keep-running
+
+demo-quick: $(STAMP) up
 	$(BIN)/greenlane load-geodata --provinces 79
 	$(BIN)/greenlane topics create
 	$(BIN)/greenlane demo

@@ -58,6 +58,7 @@ def _streams(args: argparse.Namespace) -> None:
 def _optimizer(_: argparse.Namespace) -> None:
     import signal
 
+    from infra.clock import clock_of
     from infra.settings import get_settings
     from services.bootstrap import bootstrap
     from services.plan_worker import PlanWorker
@@ -68,7 +69,7 @@ def _optimizer(_: argparse.Namespace) -> None:
     worker = PlanWorker(settings.kafka_bootstrap, container.topics, settings.optimizer_group,
                         settings.streams_app_id, container.plan_store, container.planner,
                         lambda key, value: container.publisher.send_raw(container.topics.dead_letter, key, value),
-                        heartbeat=settings.optimizer_heartbeat_file)
+                        heartbeat=settings.optimizer_heartbeat_file, clock=clock_of(settings.clock_file))
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     worker.run()
 

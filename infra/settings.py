@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # A district's new plan revises the approved plans its trucks are driving, from where they are (their
     # drivers' confirmations); off: later plans of the day use idle trucks only and add up.
     replan_driving: bool = True
+    # Exercise mode: the optimizer plans at the time written in this file (ISO 8601), a simulated clock such as the
+    # scenario runner's; unset: the wall clock.
+    clock_file: Path | None = None
     osrm_url: str | None = None  # an OSRM server for road travel times; None: straight lines × circuity
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"

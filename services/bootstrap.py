@@ -94,7 +94,7 @@ class Container:
 
     @cached_property
     def plan_store(self) -> PlanStore:
-        return PlanStore(self.engine, self.province_code, self.replan_driving)
+        return PlanStore(self.engine, self.province_code, self.replan_driving, self.driving_hours[1])
 
     @cached_property
     def zone_commands(self) -> ZoneCommands:

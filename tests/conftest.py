@@ -54,24 +54,31 @@ def settings(servers: None, run_id: str, tmp_path_factory: pytest.TempPathFactor
                     streams_data_dir=tmp_path_factory.mktemp("streams"))
 
 
-@pytest.fixture(scope="session")
-def isolated_database_url(servers: None) -> str:
-    """A second database, for tests that run workers of their own beside the session's worker."""
+def database_of_its_own(name: str) -> str:
+    """A database `name` beside the test database (created once, with PostGIS), for tests that run processes of
+    their own; returns its URL."""
     from sqlalchemy import create_engine
 
     admin = create_engine(TEST_DB.replace("greenlane:greenlane@", "postgres@").rsplit("/", 1)[0] + "/postgres",
                           isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = 'greenlane_isolated'")).scalar():
-            conn.execute(text("CREATE DATABASE greenlane_isolated OWNER greenlane"))
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f"CREATE DATABASE {name} OWNER greenlane"))
     admin.dispose()
-    url = TEST_DB.rsplit("/", 1)[0] + "/greenlane_isolated"
+    url = TEST_DB.rsplit("/", 1)[0] + f"/{name}"
     postgis = create_engine(url.replace("greenlane:greenlane@", "postgres@"), isolation_level="AUTOCOMMIT")
     with postgis.connect() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     postgis.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def isolated_database_url(servers: None) -> str:
+    """A second database, for tests that run workers of their own beside the session's worker."""
     from services.adapters.db import migrate
 
+    url = database_of_its_own("greenlane_isolated")
     migrate(url)
     return url
 

@@ -29,7 +29,9 @@ def compute(result: RunResult) -> dict[str, Any]:
     daily_min = {d: round(min(v for (_, day), v in zone_day_min.items() if day == d), 3)
                  for d in sorted({day for _, day in zone_day_min})}
 
-    approved = [p for p in result.plans if p["status"] == "approved"]
+    # Approved plans, those a later revision replaced included (their trucks drove part of them): the km of both
+    # count, an upper bound where a revision re-planned the rest of a route.
+    approved = [p for p in result.plans if p["status"] in ("approved", "revised")]
     shortfall_kg: dict[str, float] = defaultdict(float)
     for plan in approved:
         for s in plan["allocation"].get("shortfalls", []):

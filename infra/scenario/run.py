@@ -13,11 +13,12 @@ separate processes; the runner is the city around them (communes, sales points, 
   every new proposal through the API.
 - A drop arrives when its truck gets there: the stop's ETA on the simulated day the plan was approved, shifted
   by how late in the day it was approved (a plan approved after the curfew starts is driven the next morning).
-  The runner then confirms it with the vehicle's driver token; the goods go into the zone's relief stock, whose
-  snapshot the zone's distribution point reports.
-- Plans are made by the optimizer workers on the wall-clock date; at each simulated midnight the runner moves the
-  day's plans to their simulated date (`plans.plan_day`), so the next simulated day's plans count neither those
-  vehicles as busy nor their loads as reserved, and writes the depots' real stock (truth) back.
+  The runner then confirms it with the vehicle's driver token, stamped with the simulated time; the goods go into
+  the zone's relief stock, whose snapshot the zone's distribution point reports.
+- The optimizer workers plan on the simulated clock (`GREENLANE_CLOCK_FILE`, written by the runner), so a plan
+  made while trucks are out revises the district's approved plan from where they confirmed their last drops
+  (decision 6): the runner drives the carried-over drops on at their new ETAs and brings back to the depot the
+  goods of drops a revision left out. At each simulated midnight the depots' real stock (truth) is written back.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import text
 
+from infra.clock import write_clock
 from infra.processes import ManagedProcess, api_server, optimizer_worker, streams_worker
 from infra.settings import ROOT, Settings
 from services.adapters.db import migrate
@@ -89,6 +91,8 @@ class Drop:
     failed_reason: str | None = None
     confirmed_h: float | None = None
     status: int | None = None  # HTTP status of the confirmation
+    delivery_plan_id: str = ""  # the plan that first sent it (a revision drives it on under its own plan_id)
+    called_off: bool = False  # a revision left it out: the system failed it, the truck brings the goods back
 
 
 @dataclass
@@ -152,9 +156,8 @@ def run_settings(base: Settings, policy: str, run_id: str, speed: float, plan_ti
         "streams_data_dir": ROOT / ".local" / "scenario" / prefix, "allocation_policy": policy,
         # a district is re-planned at most once per simulated hour on shortage risk
         "plan_request_debounce_s": max(1.0, 3600.0 / speed),
-        # Trucks' positions come from confirmations stamped on the wall clock, which the simulated day does not
-        # follow: later plans of a simulated day use idle trucks and add up instead of revising driven plans.
-        "replan_driving": False,
+        # the optimizer workers plan on the simulated clock, which the runner writes here
+        "clock_file": ROOT / ".local" / "scenario" / f"{prefix}.clock",
         "optimizer_heartbeat_file": ROOT / ".local" / "scenario" / f"{prefix}.alive"})
 
 
@@ -182,6 +185,9 @@ def run(scenario: Scenario, settings: Settings, policy: str = "greenlane", speed
     processes: list[ManagedProcess] = []
     try:
         _load_places(container, scenario)
+        assert mine.clock_file is not None
+        mine.clock_file.parent.mkdir(parents=True, exist_ok=True)
+        write_clock(mine.clock_file, _at(date.fromisoformat(scenario.meta.start_date), 0.0))
         processes.append(streams_worker(mine, logs / "streams.log"))
         processes.append(api_server(mine, logs / "api.log"))
         for n in range(optimizers):
@@ -216,7 +222,8 @@ def _reset(settings: Settings) -> None:
     container.admin_units.upsert(read_units(settings.geodata_dir, (settings.province_code,)))
     with container.engine.begin() as conn:
         conn.execute(text("TRUNCATE coverage, shortage_alerts, price_alerts, plan_requests, produce_offers, zones, "
-                          "sales_points, checkpoints, vehicles, depots, plans, plan_stops, plan_unserved"))
+                          "sales_points, checkpoints, vehicles, depots, plans, plan_stops, plan_unserved, "
+                          "delivery_confirmations"))
     container.engine.dispose()
 
 
@@ -292,6 +299,17 @@ class Player:
 
     # --- the clock ---------------------------------------------------------------------------------------------
 
+    @property
+    def sim_now(self) -> datetime:
+        return _at(self.start_date, self.now_h)
+
+    def _advance(self, hour: float) -> None:
+        """Move the simulated clock (never back) and tell the optimizer workers."""
+        if hour > self.now_h:
+            self.now_h = hour
+            assert self.settings.clock_file is not None
+            write_clock(self.settings.clock_file, self.sim_now)
+
     def at(self, hour: float, kind: str, payload: Any = None) -> None:
         heapq.heappush(self.queue, (hour, next(self.seq), kind, payload))
 
@@ -315,13 +333,13 @@ class Player:
             sim_now = (time.monotonic() - wall0) * self.speed / 3600.0
             if hour > sim_now:
                 if time.monotonic() >= next_poll:
-                    self.now_h = max(self.now_h, min(sim_now, hour))
+                    self._advance(min(sim_now, hour))
                     self._poll_plans()
                     next_poll = time.monotonic() + 0.5
                 time.sleep(min(0.2, max(0.0, (hour - sim_now) * 3600.0 / self.speed)))
                 continue
             heapq.heappop(self.queue)
-            self.now_h = hour
+            self._advance(hour)
             paused = time.monotonic()
             self._handle(kind, payload)
             if kind == "morning":  # the clock waited for the planning round
@@ -490,11 +508,7 @@ class Player:
         self._post("relief_stock", "/stock", body, key)
 
     def _midnight(self, day: int) -> None:
-        """The day's plans move to their simulated date; the depots' real stock is written back."""
-        plan_day = self.start_date + timedelta(days=day - 2)
-        with self.container.engine.begin() as conn:
-            conn.execute(text("UPDATE plans SET plan_day = :d WHERE plan_day > :end"),
-                         {"d": plan_day, "end": self.start_date + timedelta(days=self.scenario.meta.days)})
+        """A new day: the depots' real stock is written back (yesterday's plans reserve nothing today)."""
         self.loaded_today.clear()
         for depot_id in self.depots:
             self._write_depot(depot_id)
@@ -504,7 +518,7 @@ class Player:
     def _morning(self, day: int) -> None:
         """The coordinator asks for a plan of each district with an active zone, and waits for them."""
         districts = sorted({z.district_code for z in self.world.zones.values()})
-        asked_at = datetime.now(UTC)
+        asked_at = self.sim_now  # the workers stamp plans with the simulated time they planned at
         for district in districts:
             response = self.api.post(f"{self.base}/plans/requests",
                                      json={"district_code": district, "reason": f"morning round, day {day}"})
@@ -541,15 +555,18 @@ class Player:
             self.result.approvals.append((row.plan_id, self.now_h))
             plan = self.api.get(f"{self.base}/plans/{row.plan_id}")
             plan.raise_for_status()
-            # ETAs count from the local midnight of the wall-clock day the worker planned on
-            self._schedule(plan.json(), row.created_at.astimezone(LOCAL).date())
+            self._schedule(plan.json(), set(response.json().get("revises") or []))
 
-    def _schedule(self, plan: dict[str, Any], plan_day: date) -> None:
-        day_start = datetime.combine(plan_day, clock(0), LOCAL)
+    def _schedule(self, plan: dict[str, Any], revises: set[str]) -> None:
+        """The plan's drops go on the road. A revision drives on the open drops it carried over (new ETAs, goods
+        already loaded), and the open drops of the plans it revises that it left out come back to the depot."""
+        day_start = datetime.combine(date.fromisoformat(str(plan["plan_day"])), clock(0), LOCAL)
         day = int(self.now_h // 24)
         hour = self.now_h - day * 24
         if hour >= CURFEW_HOUR:  # driven the next morning
             day, hour = day + 1, 0.0
+        driving = {(d.delivery_plan_id, d.stop_id): d for d in self.result.drops
+                   if d.confirmed_h is None and not d.called_off}
         for route in plan["routes"]:
             stops = [s for s in route["stops"]]
             if not stops:
@@ -558,6 +575,12 @@ class Player:
             delay = max(0.0, hour - first)
             for stop in stops:
                 if stop["kind"] != "drop" or not stop["zone_id"]:
+                    continue
+                carried = driving.pop((stop.get("delivery_plan_id") or "", stop["stop_id"]), None)
+                if carried is not None:
+                    carried.plan_id, carried.vehicle_id = plan["plan_id"], route["vehicle_id"]
+                    carried.arrival_h = max(day * 24.0 + _tod(stop["eta"], day_start) + delay, self.now_h)
+                    self.at(carried.arrival_h, "arrival", carried)
                     continue
                 depot_id = stop["order_id"].split(">")[0]
                 depot = self.depots.get(depot_id)
@@ -571,16 +594,26 @@ class Player:
                             plan["district_code"], depot_id, dict(stop["items"]), loaded, self.now_h,
                             max(arrival, self.now_h), window_end,
                             failed_reason="depot closed (outage)" if in_outage else
-                            None if loaded else "nothing to load at the depot")
+                            None if loaded else "nothing to load at the depot", delivery_plan_id=plan["plan_id"])
                 self.result.drops.append(drop)
                 self.at(drop.arrival_h, "arrival", drop)
+        for drop in driving.values():
+            if drop.plan_id in revises:  # called off by the revision: the goods go back to the depot
+                drop.called_off = True
+                drop.failed_reason = drop.failed_reason or f"left out of revision {plan['plan_id']}"
+                stock = self.world.depot_stock[drop.depot_id]
+                for item, q in drop.loaded.items():
+                    stock[item] = stock.get(item, 0.0) + q
 
     def _arrival(self, drop: Drop) -> None:
+        if drop.called_off or drop.confirmed_h is not None or drop.arrival_h != self.now_h:
+            return  # called off, or re-timed by a revision (its new arrival is queued)
         token = self.drivers.get(drop.vehicle_id)
         if token is None:
             token = self.container.tokens.issue(Role.DRIVER, drop.vehicle_id, datetime.now(UTC), "scenario driver")
             self.drivers[drop.vehicle_id] = token
-        body: dict[str, Any] = {"plan_id": drop.plan_id, "stop_id": drop.stop_id}
+        body: dict[str, Any] = {"plan_id": drop.plan_id, "stop_id": drop.stop_id,
+                                "occurred_at": self.sim_now.isoformat()}
         if drop.failed_reason:
             body["failed_reason"] = drop.failed_reason
         else:
@@ -597,6 +630,11 @@ class Player:
 def _hours(hhmm: str) -> float:
     hours, minutes = hhmm.split(":")
     return int(hours) + int(minutes) / 60.0
+
+
+def _at(start: date, hours: float) -> datetime:
+    """The simulated moment `hours` after the scenario's first local midnight."""
+    return datetime.combine(start, clock(0), LOCAL) + timedelta(hours=hours)
 
 
 def _tod(eta: str | datetime, day_start: datetime) -> float:

@@ -59,16 +59,18 @@ class _Driving:
     A truck's current trip is the last one with a confirmed stop or whose first stop was due by now; the drops
     of that trip not confirmed yet are on board (loaded), later trips' are still at the depot. The truck is where
     it confirmed its last drop on the current trip (else at its depot), free from then or from now, whichever is
-    later. Produce pick-ups not confirmed are not carried over: open offers are planned afresh.
+    later; after the curfew has begun it waits at its depot, goods on board, for the next driving hours. Produce
+    pick-ups not confirmed are not carried over: open offers are planned afresh.
     """
 
     plans: list[str] = field(default_factory=list)
     carried: list[CarriedStop] = field(default_factory=list)
-    vehicles: dict[str, tuple[tuple[float, float] | None, int]] = field(default_factory=dict)
+    vehicles: dict[str, tuple[tuple[float, float] | None, int | None]] = field(default_factory=dict)
     previous: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, conn: Any, district: str, day: date, day_start: datetime, now: datetime) -> _Driving:
+    def read(cls, conn: Any, district: str, day: date, day_start: datetime, now: datetime,
+             curfew_s: int = 86_400) -> _Driving:
         p, s, c = t.plans, t.plan_stops, t.delivery_confirmations
         rows = conn.execute(
             select(s.c.plan_id, s.c.stop_id, s.c.order_id, s.c.vehicle_id, s.c.trip, s.c.sequence, s.c.kind,
@@ -85,10 +87,11 @@ class _Driving:
         for r in rows:
             by_vehicle[r.vehicle_id].append(r)
         for vehicle, stops in by_vehicle.items():
-            driving._vehicle(vehicle, stops, district, day_start, now_s)
+            driving._vehicle(vehicle, stops, district, day_start, now_s, curfew_s)
         return driving
 
-    def _vehicle(self, vehicle: str, stops: list[Row[Any]], district: str, day_start: datetime, now_s: int) -> None:
+    def _vehicle(self, vehicle: str, stops: list[Row[Any]], district: str, day_start: datetime, now_s: int,
+                 curfew_s: int) -> None:
         def seconds(at: datetime) -> int:
             return int((at - day_start).total_seconds())
 
@@ -97,8 +100,8 @@ class _Driving:
         started = [r.trip for r in confirmed] + [trip for trip, due in first_due.items() if due <= now_s]
         trip = max(started, default=None)
         last = confirmed[-1] if confirmed and confirmed[-1].trip == trip else None
-        self.vehicles[vehicle] = ((last.lon, last.lat) if last else None,
-                                  max(now_s, seconds(last.confirmed_at)) if last else now_s)
+        free = max(now_s, seconds(last.confirmed_at)) if last else now_s
+        self.vehicles[vehicle] = ((last.lon, last.lat) if last else None, free) if free < curfew_s else (None, None)
         for r in stops:
             items = r._mapping["items"]
             if r.confirmed_at is not None or r.kind != "drop" or not items:
@@ -110,10 +113,12 @@ class _Driving:
 
 
 class PlanStore:
-    def __init__(self, engine: Engine, province_code: str = "79", replan_driving: bool = True) -> None:
+    def __init__(self, engine: Engine, province_code: str = "79", replan_driving: bool = True,
+                 curfew_s: int = 18 * 3600) -> None:
         self.engine = engine
         self.province_code = province_code
         self.replan_driving = replan_driving
+        self.curfew_s = curfew_s  # seconds after midnight when driving stops
 
     # --- the snapshot ------------------------------------------------------------------------------------------
 
@@ -136,7 +141,8 @@ class PlanStore:
                                                    func.coalesce(func.ST_Contains(province, t.depots.c.geom), False)
                                                    .label("inside"))
                                             .order_by(t.depots.c.depot_id))]
-            driving = _Driving.read(conn, district, day, day_start, now) if self.replan_driving else _Driving()
+            driving = (_Driving.read(conn, district, day, day_start, now, self.curfew_s) if self.replan_driving
+                       else _Driving())
             v, d = t.vehicles, t.depots
             busy = self._busy_vehicles(day, other_than=district if self.replan_driving else None)
             vehicles = [VehicleSnapshot(r.vehicle_id, r.home_depot_id, r.capacity_kg, r.capacity_m3,

@@ -8,6 +8,7 @@ from time import sleep as pause
 import pytest
 
 from services.adapters import tables as t
+from services.adapters.plans import PlanStore
 from services.domain.access import Role
 from services.domain.events import AreaCoverage
 from services.domain.fleet import Vehicle
@@ -156,8 +157,9 @@ def test_a_plan_being_driven_is_revised_from_where_its_truck_is(client, containe
                                            serves_district=district)])
     # No curfew here, so the test holds at any hour (the curfew has tests of its own).
     planner = replace(container.planner, driving_hours=(0, 86_399))
-    first = planner.plan(container.plan_store.snapshot(district, NOW, {}), f"drive-{run_id}", NOW)
-    assert container.plan_store.save(first)
+    store = PlanStore(container.engine, container.province_code, curfew_s=86_400)
+    first = planner.plan(store.snapshot(district, NOW, {}), f"drive-{run_id}", NOW)
+    assert store.save(first)
     assert client.post(f"/api/v1/plans/{first.plan_id}/approve").status_code == 200
     route = [s for r in client.get(f"/api/v1/plans/{first.plan_id}").json()["routes"] for s in r["stops"]]
     assert sorted(s["zone_id"] for s in route) == sorted(zones) and route[0]["trip"] == route[1]["trip"]
@@ -171,7 +173,7 @@ def test_a_plan_being_driven_is_revised_from_where_its_truck_is(client, containe
                        for r in container.projections.table_rows(t.delivery_confirmations)), timeout_s=60)
 
     later = datetime.now(UTC)
-    snapshot = container.plan_store.snapshot(district, later, {})
+    snapshot = store.snapshot(district, later, {})
     assert snapshot.revises == [first.plan_id]
     (carried,) = snapshot.carried
     assert (carried.stop_id, carried.vehicle_id, carried.loaded) == (open_["stop_id"], truck, True)
@@ -180,7 +182,7 @@ def test_a_plan_being_driven_is_revised_from_where_its_truck_is(client, containe
     assert vehicle.available_s == int((later - snapshot.day_start).total_seconds())  # it is there now
 
     revision = planner.plan(snapshot, f"drive2-{run_id}", later)
-    assert container.plan_store.save(revision)
+    assert store.save(revision)
     stops = [s for r in client.get(f"/api/v1/plans/{revision.plan_id}").json()["routes"] for s in r["stops"]]
     kept = next(s for s in stops if s["stop_id"] == open_["stop_id"])
     assert kept["delivery_plan_id"] == first.plan_id and kept["vehicle_id"] == truck
