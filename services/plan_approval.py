@@ -7,6 +7,7 @@ stops counting them as on the way."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -26,17 +27,24 @@ def approve_plan(plan_id: str, principal: Principal, store: PlanStore, admin: Ad
         raise PlanNotFound(plan_id)
     principal.require_role(Role.COORDINATOR, Role.DISTRICT)
     principal.require_district(plan["district_code"], admin)
-    approved = store.approve(plan_id, principal.label or principal.token_id, now)
+    # The events first: a plan whose events cannot be built is refused before it is marked approved.
     deliveries: list[tuple[str, Event]] = [(plan["district_code"], DeliveryPlanned(
         event_id=f"{plan_id}:{stop['stop_id']}", occurred_at=now, district_code=plan["district_code"],
         plan_id=plan_id, stop_id=stop["stop_id"], commune_code=stop["commune_code"] or "",
         location=Point(stop["lon"], stop["lat"]), quantities=dict(stop["items"]), zone_id=stop["zone_id"]))
         for stop in plan["stops"] if stop["kind"] == "drop" and stop["items"] and not stop["delivery_plan_id"]]
     called_off: list[tuple[str, Event]] = [(plan["district_code"], DeliveryConfirmed(
-        event_id=f"{plan_id}:left-out:{delivery_plan}:{stop_id}", occurred_at=now,
+        event_id=_left_out_id(plan_id, delivery_plan, stop_id), occurred_at=now,
         district_code=plan["district_code"], plan_id=delivery_plan, stop_id=stop_id, quantities={},
         failed_reason=f"left out of revision {plan_id}"))
-        for delivery_plan, stop_id in (store.left_out(plan_id, approved["revises"]) if approved["revises"] else [])]
+        for delivery_plan, stop_id in (store.left_out(plan_id, plan["revises"]) if plan["revises"] else [])]
+    approved = store.approve(plan_id, principal.label or principal.token_id, now)
     if deliveries or called_off:
         publisher.publish_many(topics.deliveries, deliveries + called_off)
     return {**approved, "deliveries_published": len(deliveries), "called_off": len(called_off)}
+
+
+def _left_out_id(plan_id: str, delivery_plan: str, stop_id: str) -> str:
+    """The same id each time a revision calls the drop off (event ids hold at most 128 characters)."""
+    digest = hashlib.sha256(f"{plan_id}|{delivery_plan}|{stop_id}".encode()).hexdigest()[:40]
+    return f"left-out:{digest}"

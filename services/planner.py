@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -122,6 +122,10 @@ class PlanningSnapshot:
     produce: list[OfferSnapshot] = field(default_factory=list)
     carried: list[CarriedStop] = field(default_factory=list)
     revises: list[str] = field(default_factory=list)  # the approved plans being driven that this plan replaces
+    # The whole province, for the district's share of scarce stock: every active zone, and each depot's stock
+    # after the approved plans (empty: the district takes what the depots hold).
+    province_zones: list[ZoneSnapshot] = field(default_factory=list)
+    province_stock: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def plan_id_for(district: str, request_event_id: str) -> str:
@@ -256,15 +260,16 @@ class Planner:
             routes=routes, orders=details, solve_s=time.monotonic() - started, revises=list(snapshot.revises))
 
     def _allocate(self, snapshot: PlanningSnapshot) -> Any:
-        points = [d.location for d in snapshot.depots] + [_target(z) for z in snapshot.zones]
+        depots = self._district_share(snapshot)
+        points = [d.location for d in depots] + [_target(z) for z in snapshot.zones]
         matrix = self.travel.matrix(points, depart_at_hour=self.driving_hours[0] / 3600) if points else None
         sources = []
-        for i, depot in enumerate(snapshot.depots):
+        for i, depot in enumerate(depots):
             based = [v for v in snapshot.vehicles if v.depot_id == depot.depot_id]
             # A green-lane zone is reachable from a depot only if a permitted truck is based there.
             permitted = any(v.green_lane_permit for v in based)
             legs: dict[str, tuple[float, float] | None] = {}
-            for j, zone in enumerate(snapshot.zones, start=len(snapshot.depots)):
+            for j, zone in enumerate(snapshot.zones, start=len(depots)):
                 assert matrix is not None
                 usable = zone.risk_level < PERMIT_RISK or permitted
                 legs[zone.zone_id] = (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60) if usable else None
@@ -272,16 +277,50 @@ class Planner:
             trucks = sum(v.capacity_kg * v.trips for v in based)
             sources.append(Source(depot.depot_id, "depot", depot.stock, legs, capacity_kg=trucks))
         capacity = sum(v.capacity_kg * v.trips for v in snapshot.vehicles)
-        needs = [ZoneNeed(z.zone_id, z.district_code, z.people, z.daily_need, z.stock,
+        return POLICIES[self.allocation_policy](self._problem(snapshot.zones, sources, capacity))
+
+    def _problem(self, zones: list[ZoneSnapshot], sources: list[Source], capacity: float | None
+                 ) -> AllocationProblem:
+        needs = [ZoneNeed(z.zone_id, z.district_code, z.people,
+                          {k: q for k, q in z.daily_need.items() if k in self.items},
+                          {k: q for k, q in z.stock.items() if k in self.items},
                           vulnerable_people=round(z.people * z.vulnerable_households / max(1, z.households)),
                           vulnerability=1.0 + z.vulnerable_households / max(1, z.households),
                           reachable=z.risk_level < RED_RISK or z.checkpoint is not None)
-                 for z in snapshot.zones]
-        problem = AllocationProblem(needs, sources, [ItemInfo.of(i) for i in self.items],
-                                    horizon_hours=(self.driving_hours[1] - self.driving_hours[0]) / 3600,
-                                    transport_capacity_kg=capacity, target_days=self.target_days,
-                                    vulnerable_reserve_share=self.vulnerable_reserve_share)
-        return POLICIES[self.allocation_policy](problem)
+                 for z in zones]
+        return AllocationProblem(needs, sources, [ItemInfo.of(i) for i in self.items],
+                                 horizon_hours=(self.driving_hours[1] - self.driving_hours[0]) / 3600,
+                                 transport_capacity_kg=capacity, target_days=self.target_days,
+                                 vulnerable_reserve_share=self.vulnerable_reserve_share)
+
+    def _district_share(self, snapshot: PlanningSnapshot) -> list[DepotSnapshot]:
+        """The depots' stock as far as this district may take it: what the same allocation rule, run over every
+        active zone of the province (without transport limits), gives this district's zones. Districts plan one
+        at a time, so without it the first to plan would take scarce stock (medicine kits) that zones elsewhere
+        need more; with it no district's plan takes more than its share of any item."""
+        known = [d for d in snapshot.depots if d.depot_id in snapshot.province_stock]
+        if not snapshot.province_zones or not known:
+            return snapshot.depots
+        zones = snapshot.province_zones
+        matrix = self.travel.matrix([d.location for d in known] + [_target(z) for z in zones],
+                                    depart_at_hour=self.driving_hours[0] / 3600)
+        sources = [Source(d.depot_id, "depot",
+                          {k: q for k, q in snapshot.province_stock[d.depot_id].items() if k in self.items and q > 0},
+                          {z.zone_id: (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60)
+                           for j, z in enumerate(zones, start=len(known))})
+                   for i, d in enumerate(known)]
+        mine = {z.zone_id for z in snapshot.zones}
+        share: dict[str, float] = defaultdict(float)
+        province = POLICIES[self.allocation_policy](self._problem(zones, sources, None))
+        for (_, zone, item), q in province.quantities.items():
+            if zone in mine:
+                share[item] += q
+        held: dict[str, float] = defaultdict(float)
+        for depot in snapshot.depots:
+            for item, q in depot.stock.items():
+                held[item] += max(0.0, q)
+        return [replace(d, stock={k: q * share[k] / held[k] if q > 0 and held[k] > share[k] + 1e-9 else q
+                                  for k, q in d.stock.items()}) for d in snapshot.depots]
 
     @staticmethod
     def _produce(snapshot: PlanningSnapshot) -> list[ProduceOffer]:

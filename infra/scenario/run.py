@@ -73,6 +73,11 @@ MORNING_HOUR = 6.0  # the coordinator's daily planning round
 RELIEF_REPORT_HOUR = 5.5  # zones' distribution points report what is left, before the round
 CURFEW_HOUR = 18.0
 PLAN_WAIT_S = 120.0  # how long the simulated clock waits for the morning's plans
+PENDING_WAIT_S = 60.0  # ... and at most for any other plan asked for (then it goes on without it)
+# Each district's newest plan request that no plan answers yet (the workers answer the newest per district).
+PENDING_REQUESTS = text("""SELECT r.event_id FROM (SELECT DISTINCT ON (district_code) event_id, district_code
+  FROM plan_requests ORDER BY district_code, requested_at DESC) r
+WHERE NOT EXISTS (SELECT 1 FROM plans p WHERE p.request_event_id = r.event_id)""")
 
 
 @dataclass
@@ -296,6 +301,8 @@ class Player:
         self.seen_plans: set[str] = set()
         self.open_alerts = 0
         self.relief_commune: dict[str, str] = {}
+        self.given_up: set[str] = set()  # plan requests no longer waited for
+        self.stale: set[str] = set()  # proposals made before another plan of their district was approved
 
     # --- the clock ---------------------------------------------------------------------------------------------
 
@@ -335,6 +342,7 @@ class Player:
                 if time.monotonic() >= next_poll:
                     self._advance(min(sim_now, hour))
                     self._poll_plans()
+                    wall0 += self._wait_for_plans()  # the simulated clock stands still meanwhile
                     next_poll = time.monotonic() + 0.5
                 time.sleep(min(0.2, max(0.0, (hour - sim_now) * 3600.0 / self.speed)))
                 continue
@@ -537,6 +545,22 @@ class Player:
                 time.sleep(0.3)
         self._poll_plans()
 
+    def _wait_for_plans(self) -> float:
+        """Wait (approving as they come) while a plan asked for is being made, so the outcome does not depend on
+        how fast this machine plans; returns the wall seconds waited. A request unanswered for PENDING_WAIT_S
+        (refused and dead-lettered, say) is not waited for again."""
+        started = time.monotonic()
+        while True:
+            with self.container.engine.connect() as conn:
+                pending = {r.event_id for r in conn.execute(PENDING_REQUESTS)} - self.given_up
+            if not pending:
+                return time.monotonic() - started
+            if time.monotonic() - started > PENDING_WAIT_S:
+                self.given_up |= pending
+                return time.monotonic() - started
+            time.sleep(0.2)
+            self._poll_plans()
+
     def _poll_plans(self) -> None:
         """Approve every district's newest proposal as the coordinator; schedule its drops."""
         with self.container.engine.connect() as conn:
@@ -548,8 +572,14 @@ class Player:
                 "SELECT count(*) FROM shortage_alerts WHERE status = 'open'")).scalar() or 0
         self.result.open_alerts_max = max(self.result.open_alerts_max, self.open_alerts)
         for row in rows:
+            if row.plan_id in self.stale:
+                continue
             response = self.api.post(f"{self.base}/plans/{row.plan_id}/approve")
-            if response.status_code == 409:  # superseded meanwhile; the next poll finds the newer one
+            if response.status_code == 409:  # superseded meanwhile, or made before another approval: plan again
+                if "ask for a new plan" in response.text:
+                    self.stale.add(row.plan_id)
+                    self.api.post(f"{self.base}/plans/requests", json={
+                        "district_code": row.district_code, "reason": "the proposal was out of date"})
                 continue
             response.raise_for_status()
             self.result.approvals.append((row.plan_id, self.now_h))
@@ -576,11 +606,12 @@ class Player:
             for stop in stops:
                 if stop["kind"] != "drop" or not stop["zone_id"]:
                     continue
-                carried = driving.pop((stop.get("delivery_plan_id") or "", stop["stop_id"]), None)
-                if carried is not None:
-                    carried.plan_id, carried.vehicle_id = plan["plan_id"], route["vehicle_id"]
-                    carried.arrival_h = max(day * 24.0 + _tod(stop["eta"], day_start) + delay, self.now_h)
-                    self.at(carried.arrival_h, "arrival", carried)
+                if stop.get("delivery_plan_id"):  # carried over; confirmed meanwhile if no longer driving
+                    carried = driving.pop((stop["delivery_plan_id"], stop["stop_id"]), None)
+                    if carried is not None:
+                        carried.plan_id, carried.vehicle_id = plan["plan_id"], route["vehicle_id"]
+                        carried.arrival_h = max(day * 24.0 + _tod(stop["eta"], day_start) + delay, self.now_h)
+                        self.at(carried.arrival_h, "arrival", carried)
                     continue
                 depot_id = stop["order_id"].split(">")[0]
                 depot = self.depots.get(depot_id)

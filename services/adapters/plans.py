@@ -81,7 +81,9 @@ class _Driving:
                                c.c.stop_id == s.c.stop_id))
             .where(p.c.district_code == district, p.c.plan_day == day, p.c.status == "approved")
             .order_by(s.c.vehicle_id, s.c.trip, s.c.sequence)).all()
-        driving = cls(plans=sorted({r.plan_id for r in rows}))
+        approved = select(p.c.plan_id).where(p.c.district_code == district, p.c.plan_day == day,
+                                             p.c.status == "approved").order_by(p.c.plan_id)
+        driving = cls(plans=list(conn.execute(approved).scalars()))  # those without stops too: all are revised
         now_s = int((now - day_start).total_seconds())
         by_vehicle: dict[str, list[Row[Any]]] = defaultdict(list)
         for r in rows:
@@ -104,8 +106,8 @@ class _Driving:
         self.vehicles[vehicle] = ((last.lon, last.lat) if last else None, free) if free < curfew_s else (None, None)
         for r in stops:
             items = r._mapping["items"]
-            if r.confirmed_at is not None or r.kind != "drop" or not items:
-                continue
+            if r.confirmed_at is not None or r.kind != "drop" or not items or r.stop_id in self.previous:
+                continue  # done, not a drop, or carried already (by another approved plan of the day)
             self.carried.append(CarriedStop(
                 r.stop_id, r.delivery_plan_id or r.plan_id, r.order_id, vehicle, r.sequence, r.zone_id,
                 r.commune_code or "", district, (r.lon, r.lat), r.kg, r.m3, dict(items), loaded=r.trip == trip))
@@ -127,20 +129,24 @@ class PlanStore:
         day = local.date()
         day_start = datetime.combine(day, time(0), LOCAL)
         with self.engine.connect() as conn:
-            zones = [self._zone(r) for r in conn.execute(self._zones_query(district))]
+            province_zones = [self._zone(r) for r in conn.execute(self._zones_query())]
+            zones = [z for z in province_zones if z.district_code == district]
             proposals = self._latest_proposals(conn, day)
             reserved = self._reserved(conn, day, exclude=district, proposals=proposals)
+            promised = self._reserved(conn, day, exclude=district, proposals={})  # approved plans only
             province = (select(t.admin_units.c.geom).where(t.admin_units.c.code == self.province_code)
                         .scalar_subquery())
+            rows = conn.execute(select(t.depots.c.depot_id, t.depots.c.stock, t.depots.c.opens, t.depots.c.closes,
+                                       func.ST_X(t.depots.c.geom).label("lon"), func.ST_Y(t.depots.c.geom).label("lat"),
+                                       func.coalesce(func.ST_Contains(province, t.depots.c.geom), False)
+                                       .label("inside"))
+                                .order_by(t.depots.c.depot_id)).all()
             depots = [DepotSnapshot(r.depot_id, (r.lon, r.lat),
                                     {k: _available(float(q), reserved[(r.depot_id, k)]) for k, q in r.stock.items()},
-                                    _seconds(r.opens), _seconds(r.closes), bool(r.inside))
-                      for r in conn.execute(select(t.depots.c.depot_id, t.depots.c.stock, t.depots.c.opens,
-                                                   t.depots.c.closes, func.ST_X(t.depots.c.geom).label("lon"),
-                                                   func.ST_Y(t.depots.c.geom).label("lat"),
-                                                   func.coalesce(func.ST_Contains(province, t.depots.c.geom), False)
-                                                   .label("inside"))
-                                            .order_by(t.depots.c.depot_id))]
+                                    _seconds(r.opens), _seconds(r.closes), bool(r.inside)) for r in rows]
+            # What approved plans left in each depot, for the province-wide shares of scarce stock.
+            province_stock = {r.depot_id: {k: _available(float(q), promised[(r.depot_id, k)])
+                                           for k, q in r.stock.items()} for r in rows}
             driving = (_Driving.read(conn, district, day, day_start, now, self.curfew_s) if self.replan_driving
                        else _Driving())
             v, d = t.vehicles, t.depots
@@ -159,7 +165,7 @@ class PlanStore:
                                      min(86_400, int((r.available_until - day_start).total_seconds())))
                        for r in conn.execute(self._offers_query([z.zone_id for z in zones], now))]
         return PlanningSnapshot(district, day, day_start, zones, depots, vehicles, offsets, previous, produce,
-                                driving.carried, driving.plans)
+                                driving.carried, driving.plans, province_zones, province_stock)
 
     @staticmethod
     def _offers_query(zone_ids: list[str], now: datetime) -> Any:
@@ -179,7 +185,8 @@ class PlanStore:
                        p.c.district_code != other_than if other_than else true()))
 
     @staticmethod
-    def _zones_query(district: str) -> Any:
+    def _zones_query() -> Any:
+        """Every active zone of the province with its coverage, drop point, commune and first checkpoint."""
         c, z, cp, a = t.coverage, t.zones, t.checkpoints, t.admin_units
         surface = func.ST_PointOnSurface(z.c.geom)
         checkpoint = (select(cp.c.checkpoint_id, cp.c.handover_minutes, func.ST_X(cp.c.geom).label("lon"),
@@ -195,7 +202,7 @@ class PlanStore:
                        checkpoint.c.lon.label("cp_lon"), checkpoint.c.lat.label("cp_lat"))
                 .join(z, and_(z.c.zone_id == c.c.area_id, z.c.is_current, z.c.status == "active"))
                 .outerjoin(checkpoint, text("true"))
-                .where(c.c.level == "zone", c.c.district_code == district).order_by(c.c.area_id))
+                .where(c.c.level == "zone").order_by(c.c.area_id))
 
     @staticmethod
     def _zone(r: Row[Any]) -> ZoneSnapshot:
@@ -297,6 +304,14 @@ class PlanStore:
                 return dict(row._mapping)
             if row.status != "proposed":
                 raise PlanConflict(f"plan {plan_id} is {row.status}; approve the district's newest proposal")
+            if self.replan_driving:
+                p = t.plans
+                later = conn.execute(select(p.c.plan_id).where(
+                    p.c.district_code == row.district_code, p.c.plan_day == row.plan_day, p.c.status == "approved",
+                    p.c.plan_id.not_in(row.revises or [""]))).scalar()
+                if later is not None:  # its picture did not count that plan's goods and trucks
+                    raise PlanConflict(f"plan {plan_id} was made before plan {later} was approved; "
+                                       "ask for a new plan of the district")
             conn.execute(update(t.plans).where(t.plans.c.plan_id == plan_id)
                          .values(status="approved", approved_by=by, approved_at=now))
             if row.revises:

@@ -2,8 +2,8 @@
 
 Real processes (streams worker, API, two optimizer workers) on the real Kafka and PostGIS, a database of its own
 (the runner empties the projections). Checks that the report's figures come from that run, and that Greenlane
-leaves no more zone-days short of an item than either baseline. (Issue #6 asks for strictly fewer; on this
-scenario the three tie, see the README, so that target stays open rather than asserted.)
+leaves no more zone-days short of an item than either baseline. (Issue #6 asks for fewer than both: runs so far
+gave 9/12/12, 10/10/10 and 9/9/10, Greenlane/proportional/fcfs, so "fewer" is not asserted; see the README.)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from infra.scenario.run import Progress
 from infra.settings import ROOT, Settings
 from tests.conftest import database_of_its_own, free_port
 
-SPEED = 8640.0  # a simulated day in 10 s
+SPEED = 17280.0  # a simulated day in 5 s of wall time (the clock stands still while plans are being made)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_small_scenario_through_the_system_greenlane_is_no_worse_than_the_baseli
                         api_port=free_port(), streams_data_dir=tmp_path / "streams")
     results, figures, report = run_policies(scenario, settings, ["greenlane", "proportional", "fcfs"], speed=SPEED,
                                             out_dir=tmp_path / "report", progress=Progress(enabled=False),
-                                            plan_time_limit_s=2.0)
+                                            plan_time_limit_s=1.0)
 
     # The report is written from these figures, with its charts.
     assert report.exists() and "Zone-days with any item below 1 day of supply" in report.read_text()
@@ -48,14 +48,16 @@ def test_small_scenario_through_the_system_greenlane_is_no_worse_than_the_baseli
     kinds = Counter(e.kind for e in scenario.events)
     for result, figure in zip(results, figures, strict=True):
         # Every scenario event reached the system, none refused.
-        assert figure["events_refused"] == {}
+        assert figure["events_refused"] == {}, (result.policy, figure["events_refused"], result.log_dir)
         for kind in ("demand", "stock", "price", "sales_point_status", "depot_outage"):
             assert figure["events_sent"][kind] == kinds[kind], (result.policy, kind)
         assert figure["zone_changes"] == len(scenario.zone_changes())
         # Plans were stored, approved through the API and driven; drops confirmed through the API.
-        assert figure["plans_approved"] == figure["approvals"] == len(result.approvals) > 0
+        assert figure["plans_approved"] == figure["approvals"] == len(result.approvals) > 0, (
+            result.policy, figure["plans_approved"], figure["approvals"], [p["status"] for p in result.plans])
         assert figure["drops"] == len(result.drops) > 0
-        assert figure["events_sent"].get("delivery", 0) == sum(1 for d in result.drops if d.confirmed_h is not None)
+        assert figure["events_sent"].get("delivery", 0) == sum(1 for d in result.drops if d.confirmed_h is not None), (
+            result.policy, figure["events_sent"], figure["events_refused"])
         assert figure["drops_delivered"] + figure["drops_failed"] <= figure["drops"]
         assert figure["shortage_zone_days"] == len(figure["shortage_zone_days_list"]) <= figure["zone_days"]
         assert figure["zone_days"] > 0 and set(figure["min_days_of_supply_by_day"]) <= set(range(1, 5))

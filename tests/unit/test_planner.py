@@ -1,6 +1,6 @@
 """Planning a district from its snapshot: allocation, then routes, then the planned deliveries."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from math import cos, hypot, radians
 
@@ -173,3 +173,22 @@ def test_a_loaded_stop_the_truck_cannot_reach_in_time_is_left_out_with_its_reaso
     on_board = carried_stop("dep>a:dry", "a", 600.0, loaded=True)
     result = PLANNER.plan(driving_snapshot([on_board], (106.69, 10.77), 18 * 3600 - 60), "r1", NOW)
     assert on_board.stop_id in {u.order_id for u in result.routes.unserved}
+
+
+def test_a_district_takes_only_its_province_share_of_scarce_stock():
+    """Medicine kits for 2.5 days of two districts' zones: planning first, Quận 1 still leaves Quận 3 its share."""
+    ours, theirs = zone("q1", 2000, 800.0), replace(zone("q3", 2000, 800.0, at=(106.69, 10.78)), district_code="770")
+    base = snapshot([ours])
+    kits = {"rice": 1000.0, "medicine_kit": 10.0}
+    depots = [replace(base.depots[0], stock=kits)]
+    province = replace(base, depots=depots, province_zones=[ours, theirs], province_stock={"dep": kits})
+
+    def kits_to_q1(planner: Planner, snap: PlanningSnapshot) -> float:
+        quantities = planner.plan(snap, "r1", NOW).allocation["quantities"]
+        return sum(q for _, z, item, q in quantities if item == "medicine_kit" and z == "q1")
+
+    alone = replace(base, depots=depots)
+    assert kits_to_q1(PLANNER, alone) == pytest.approx(10.0)  # unaware of Quận 3, it takes every kit
+    assert kits_to_q1(PLANNER, province) == pytest.approx(5.0, abs=0.01)  # levelled with Quận 3
+    fcfs = Planner(default_catalogue(), CityTravel(), time_limit_s=1.0, allocation_policy="fcfs")
+    assert kits_to_q1(fcfs, province) == pytest.approx(10.0)  # the baseline serves zones in order: q1 first
