@@ -237,15 +237,16 @@ async def _until_stored(write: Callable[[list[Any]], object], rows: list[Any]) -
 
 
 def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None], *,
-          dead_letters: bool = True) -> None:
-    """A derived topic → its PostGIS projection, in batches. `dead_letters=False` for an input topic another agent
-    already checks (its bad messages are dead-lettered there, once)."""
+          dead_letters: bool = True, one_kind: bool = False) -> None:
+    """A topic → its PostGIS projection of `kind`, in batches. `dead_letters=False` for an input topic another agent
+    already checks (its bad messages are dead-lettered there, once); `one_kind` for an input topic of that kind
+    only, where any other event is dead-lettered too (elsewhere it is skipped)."""
     async def project(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(500, within=0.05):  # type: ignore[attr-defined]
             rows = []
             for event in batch:
                 try:
-                    decoded = decode(event.message.value)
+                    decoded = _decode_for(event.message) if one_kind else decode(event.message.value)
                 except MessageError as exc:
                     if dead_letters:
                         await dead_letter(event.message, exc.field, exc.reason)
@@ -263,6 +264,8 @@ _sink(topics.price_alerts, PriceAlert, projections.price_alerts)
 _sink(topics.plan_requests, PlanRequested, projections.plan_requests)
 # Drivers' confirmations, for re-planning from where each truck is (the district agent folds them too).
 _sink(topics.deliveries, DeliveryConfirmed, projections.delivery_confirmations, dead_letters=False)
+# Sales points registered → the register in PostGIS (stock reports are checked against it).
+_sink(topics.places, SalesPointRegistered, container.places.register_sales_points, one_kind=True)
 
 
 @app.agent(raw_topic(topics.zones))
@@ -292,16 +295,3 @@ async def project_produce(stream: faust.StreamT[bytes]) -> None:
             await dead_letter(event.message, exc.field, str(exc))
             continue
         await _until_stored(projections.produce_offers, [offer])
-
-
-@app.agent(raw_topic(topics.places))
-async def project_places(stream: faust.StreamT[bytes]) -> None:
-    """Sales points registered → the register in PostGIS (stock reports are checked against it)."""
-    async for batch in stream.take_events(500, within=0.05):  # type: ignore[attr-defined]
-        points = []
-        for event in batch:
-            try:
-                points.append(_decode_for(event.message))
-            except MessageError as exc:
-                await dead_letter(event.message, exc.field, exc.reason)
-        await _until_stored(container.places.register_sales_points, points)

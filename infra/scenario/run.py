@@ -53,6 +53,7 @@ from services.domain.fleet import Vehicle
 from services.domain.geo import MultiPolygon, Point
 from services.domain.places import Checkpoint, Depot, OpeningHours, SalesPoint, SalesPointKind
 from services.domain.zones import RiskLevel
+from services.planner import POLICIES
 from services.topics import topic_specs
 
 from .model import (
@@ -68,7 +69,6 @@ from .model import (
 from .world import World
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
-POLICIES = ("greenlane", "proportional", "fcfs")
 MORNING_HOUR = 6.0  # the coordinator's daily planning round
 RELIEF_REPORT_HOUR = 5.5  # zones' distribution points report what is left, before the round
 CURFEW_HOUR = 18.0
@@ -176,7 +176,7 @@ def run(scenario: Scenario, settings: Settings, policy: str = "greenlane", speed
         optimizers: int = 2, keep_running: bool = False, progress: Progress | None = None,
         run_id: str | None = None, plan_time_limit_s: float = 3.0) -> RunResult:
     """Play `scenario` under `policy` through real processes; returns the record of the run."""
-    if policy not in POLICIES:
+    if policy not in POLICIES:  # the planner's allocation rules
         raise ValueError(f"unknown policy {policy!r} (known: {', '.join(POLICIES)})")
     speed = speed or scenario.meta.time_acceleration
     run_id = run_id or datetime.now(UTC).strftime("%m%d%H%M%S")
