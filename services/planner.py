@@ -340,7 +340,9 @@ class Planner:
             if quantity > 1e-6:
                 grouped[(source, zone_id, _kind(self.items.get(code)))][code] = quantity
         zones = {z.zone_id: z for z in snapshot.zones}
-        carried = {c.order_id for c in snapshot.carried}
+        # A carried drop is an order under its stop id, and a revision stores it so ("A#2" with order "A#2"): a
+        # new order must avoid both, with the pieces it may be split into ("A" → "A#2").
+        carried = {c.order_id for c in snapshot.carried} | {c.stop_id.partition("#")[0] for c in snapshot.carried}
         orders, details = [], {}
         for (source, zone_id, kind), goods in sorted(grouped.items()):
             zone, depot = zones[zone_id], _depot(snapshot, source)

@@ -169,6 +169,18 @@ def test_a_revision_starts_from_where_the_truck_is_and_keeps_what_it_carries():
     assert result.revises == ["plan-760-r0"] and result.stats()["carried_over"] == 2
 
 
+def test_a_new_order_split_in_pieces_never_takes_the_id_of_a_piece_carried_over():
+    """A piece carried by an earlier revision is stored as its own order ("dep>b:dry#2"); zone b's new rice, split
+    for the 1,500 kg trucks, must not become "dep>b:dry#1", "dep>b:dry#2" again (the plan failed: ids not unique)."""
+    piece = replace(carried_stop("dep>b:dry#2", "b", 200.0, loaded=False, at=(106.71, 10.79)), order_id="dep>b:dry#2")
+    snap = driving_snapshot([piece])
+    snap = replace(snap, depots=[replace(snap.depots[0], stock={"rice": 6000.0})])
+    result = PLANNER.plan(snap, "r1", NOW)
+    stops = [s.stop_id for r in result.routes.routes for s in r.stops] + [u.order_id for u in result.routes.unserved]
+    assert len(stops) == len(set(stops)) and piece.stop_id in stops
+    assert any(s.startswith("dep>b:dry~2#") for s in stops)  # the new rice, in pieces of its own
+
+
 def test_a_loaded_stop_the_truck_cannot_reach_in_time_is_left_out_with_its_reason():
     on_board = carried_stop("dep>a:dry", "a", 600.0, loaded=True)
     result = PLANNER.plan(driving_snapshot([on_board], (106.69, 10.77), 18 * 3600 - 60), "r1", NOW)
