@@ -81,9 +81,11 @@ class Reports:
         return self._publish(self.topics.produce, event)
 
     def delivery(self, plan_id: str, stop_id: str, quantities: dict[str, float], failed_reason: str | None,
-                 event_id: str, occurred_at: datetime, principal: Principal) -> DeliveryConfirmed:
+                 event_id: str, occurred_at: datetime, principal: Principal,
+                 point_id: str | None = None) -> DeliveryConfirmed:
         """A driver confirms a drop of an approved plan on their own vehicle (officials may do it for them). A drop
-        a revision carried over is confirmed under the plan that first sent it (the goods' key in the ledger)."""
+        a revision carried over is confirmed under the plan that first sent it (the goods' key in the ledger).
+        Goods handed to a registered point of the plan's district (`point_id`) join that point's stock."""
         p, s = t.plans, t.plan_stops
         with self.engine.connect() as conn:
             row = conn.execute(select(p.c.status, p.c.district_code, s.c.vehicle_id, s.c.delivery_plan_id)
@@ -96,10 +98,22 @@ class Reports:
             raise StopNotApproved(f"plan {plan_id} is {row.status}: only approved plans are driven"
                                   + (" (open the vehicle's newest sheet)" if row.status == "revised" else ""))
         self._items(quantities)
+        if point_id is not None:
+            self._handover_point(point_id, row.district_code)
         event = DeliveryConfirmed(event_id=event_id, occurred_at=occurred_at, district_code=row.district_code,
                                   plan_id=row.delivery_plan_id or plan_id, stop_id=stop_id, quantities=quantities,
-                                  failed_reason=failed_reason)
+                                  failed_reason=failed_reason, point_id=point_id)
         return self._publish(self.topics.deliveries, event)
+
+    def _handover_point(self, point_id: str, district: str) -> None:
+        """A point goods are handed to: registered, and in the plan's district (whose ledger keeps its stock)."""
+        with self.engine.connect() as conn:
+            commune = conn.execute(select(t.sales_points.c.commune_code)
+                                   .where(t.sales_points.c.point_id == point_id)).scalar()
+        if commune is None:
+            raise SalesPointNotFound(f"unknown sales point {point_id!r}: register it before goods are handed to it")
+        if self.admin.district_of(commune) != district:
+            raise UnknownReference("point_id", f"{point_id} is not in district {district}, the plan's district")
 
     def _publish(self, topic: str, event: E) -> E:
         self.publisher.publish(topic, event.district_code, event)

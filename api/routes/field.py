@@ -45,6 +45,10 @@ class DeliveryIn(BaseModel):
     quantities: dict[str, Annotated[float, Field(ge=0, le=10_000_000)]] = Field(default_factory=dict, max_length=50)
     failed_reason: str | None = Field(default=None, min_length=1, max_length=300)
     occurred_at: AwareDatetime | None = None
+    point_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="the registered point of the plan's district the goods were handed to "
+                                             "(a zone's distribution point); its next stock report counts what is "
+                                             "left of them. Omitted: handed to the zone's team")
 
 
 class PriceIn(BaseModel):
@@ -120,8 +124,8 @@ def confirm_delivery(body: DeliveryIn, container: ContainerDep, principal: Princ
     try:
         event = container.reports.delivery(body.plan_id, body.stop_id, dict(body.quantities), body.failed_reason,
                                            _event_id(idempotency_key), body.occurred_at or datetime.now(UTC),
-                                           principal)
-    except StopNotFound as exc:
+                                           principal, point_id=body.point_id)
+    except (StopNotFound, SalesPointNotFound) as exc:
         raise HTTPException(404, detail=str(exc)) from None
     except StopNotApproved as exc:
         raise HTTPException(409, detail=str(exc)) from None

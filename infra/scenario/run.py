@@ -13,8 +13,10 @@ separate processes; the runner is the city around them (communes, sales points, 
   every new proposal through the API.
 - A drop arrives when its truck gets there: the stop's ETA on the simulated day the plan was approved, shifted
   by how late in the day it was approved (a plan approved after the curfew starts is driven the next morning).
-  The runner then confirms it with the vehicle's driver token, stamped with the simulated time; the goods go into
-  the zone's relief stock, whose snapshot the zone's distribution point reports.
+  The runner then confirms it with the vehicle's driver token, stamped with the simulated time, as handed to the
+  zone's distribution point (registered, empty, when the zone is declared): the confirmation adds the goods to
+  that point's stock, and the point's snapshot each morning at 05:30 (before any truck drives, so the two never
+  cross) counts what the households have left of them.
 - The optimizer workers plan on the simulated clock (`GREENLANE_CLOCK_FILE`, written by the runner), so a plan
   made while trucks are out revises the district's approved plan from where they confirmed their last drops
   (decision 6): the runner drives the carried-over drops on at their new ETAs and brings back to the depot the
@@ -434,6 +436,8 @@ class Player:
         self.container.publisher.publish(self.container.topics.zones, zone.district_code, event)
         self.world.apply_zone_change(change)
         self.result.zone_changes += 1
+        if change.action == "declare":  # the zone's distribution point opens, empty
+            self._report_relief(change.zone_id, f"relief-{change.zone_id}-open")
 
     def _report_point(self, point_id: str, quantities: dict[str, float], event_id: str, kind: str) -> None:
         point = self.points[point_id]
@@ -500,12 +504,15 @@ class Player:
             self._report_relief(zone_id, f"relief-{zone_id}-d{day:02d}")
 
     def _report_relief(self, zone_id: str, key: str) -> None:
+        """The zone's distribution point (where drivers hand over its goods) reports what it holds."""
         zone = self.world.zones.get(zone_id)
-        if zone is None or not zone.relief:
+        if zone is None:
             return
         lon, lat = zone.relief_spot
         if zone_id not in self.relief_commune:  # the zone's distribution point enters the register
-            self.relief_commune[zone_id] = self.world.commune_near(lon, lat)
+            # ... under a commune of the district that declared the zone, whose trucks supply it
+            self.relief_commune[zone_id] = self.world.commune_near(
+                lon, lat, lambda c: self.container.admin.district_of(c) == zone.district_code)
             self.container.places.add_sales_points([SalesPoint(
                 f"relief-{zone_id}", f"Điểm phát {zone_id}", SalesPointKind.MOBILE, Point(lon, lat),
                 self.relief_commune[zone_id], OpeningHours(clock(6), clock(18)))])
@@ -645,6 +652,8 @@ class Player:
             self.drivers[drop.vehicle_id] = token
         body: dict[str, Any] = {"plan_id": drop.plan_id, "stop_id": drop.stop_id,
                                 "occurred_at": self.sim_now.isoformat()}
+        if drop.zone_id in self.relief_commune and drop.zone_id in self.world.zones:
+            body["point_id"] = f"relief-{drop.zone_id}"  # handed to the zone's distribution point
         if drop.failed_reason:
             body["failed_reason"] = drop.failed_reason
         else:
@@ -653,9 +662,8 @@ class Player:
         if self._post("delivery", "/deliveries", body, key, token=token):
             drop.confirmed_h = self.now_h
             drop.status = 202
-            if not drop.failed_reason:
-                self.world.deliver(drop.zone_id, drop.loaded)
-                self._report_relief(drop.zone_id, f"{key}:relief")
+            if not drop.failed_reason:  # the confirmation adds the goods to the point; its next report, at
+                self.world.deliver(drop.zone_id, drop.loaded)  # 05:30, counts what is left of them
 
 
 def _hours(hhmm: str) -> float:

@@ -16,6 +16,7 @@ The system only knows what is reported to it; the world knows what is there. Its
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,12 +88,12 @@ class World:
         self.point_zone = {p.point_id: (p.zone_id if p.zone_id in self.zones else None) if p.kind == "mobile"
                            else zone_of(p.lon, p.lat) for p in self.scenario.sales_points}
 
-    def commune_near(self, lon: float, lat: float) -> str:
-        """The commune of the nearest household batch or sales point (the reference data has no commune
-        polygons)."""
+    def commune_near(self, lon: float, lat: float, allowed: Callable[[str], bool] = lambda _: True) -> str:
+        """The commune of the nearest household batch or sales point among the `allowed` communes (the reference
+        data has no commune polygons)."""
         places = [(b.lon, b.lat, b.commune_code) for b in self.scenario.households] + \
                  [(p.lon, p.lat, p.commune_code) for p in self.scenario.sales_points]
-        return min(places, key=lambda p: (p[0] - lon) ** 2 + (p[1] - lat) ** 2)[2]
+        return min((p for p in places if allowed(p[2])), key=lambda p: (p[0] - lon) ** 2 + (p[1] - lat) ** 2)[2]
 
     def in_zone(self, point_id: str) -> bool:
         return self.point_zone.get(point_id) is not None

@@ -138,6 +138,9 @@ class DeliveryConfirmed(Event):
     stop_id: str
     quantities: dict[str, float]
     failed_reason: str | None = None
+    # The sales or distribution point the goods were handed to: they join its stock, and its next snapshot counts
+    # what is left of them. None: handed to the zone's team, counted as stock of the area.
+    point_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -176,19 +176,22 @@ def fold_delivery_confirmed(table: Table, event: DeliveryConfirmed, topic: str, 
         return []
     changes: list[Change] = []
     delivered = {} if event.failed_reason else {k: v for k, v in event.quantities.items() if v > 0}
-    if delivered and before.point_id and POINT + before.point_id in table:
+    point_id = event.point_id or before.point_id
+    if point_id is not None and POINT + point_id not in table:
+        point_id = None  # a point this partition does not know: the goods count as stock of the area
+    if delivered and point_id:
         # The sales point first: if the delivery's new state survives a crash, so does this.
-        point_before = PointEntry(**table[POINT + before.point_id])
+        point_before = PointEntry(**table[POINT + point_id])
         if point_before.offsets.get(topic, -1) < offset:
             stock = dict(point_before.stock)
             for code, quantity in delivered.items():
                 stock[code] = round(stock.get(code, 0.0) + quantity, 6)
             point_after = PointEntry(**{**asdict(point_before), "stock": stock,
                                         "offsets": {**point_before.offsets, topic: offset}})
-            table[POINT + before.point_id] = asdict(point_after)
+            table[POINT + point_id] = asdict(point_after)
             changes.append(Change(point_before, point_after))
     after = DeliveryEntry(**{**asdict(before), "status": "failed" if event.failed_reason else "delivered",
-                             "delivered": delivered, "reason": event.failed_reason,
+                             "delivered": delivered, "reason": event.failed_reason, "point_id": point_id,
                              "at": event.occurred_at.isoformat()})
     table[key] = asdict(after)
     changes.append(Change(before, after))

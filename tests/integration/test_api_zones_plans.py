@@ -10,10 +10,11 @@ import pytest
 from services.adapters import tables as t
 from services.adapters.plans import PlanStore
 from services.domain.access import Role
+from services.domain.admin import AdminLevel
 from services.domain.events import AreaCoverage
 from services.domain.fleet import Vehicle
 from services.domain.geo import Point
-from services.domain.places import Checkpoint, Depot, OpeningHours
+from services.domain.places import Checkpoint, Depot, OpeningHours, SalesPoint, SalesPointKind
 from tests.conftest import wait_until
 
 NOW = datetime.now(UTC)
@@ -127,6 +128,15 @@ def test_an_approved_plan_puts_its_goods_on_the_way(client, container, run_id):
     assert client.post("/api/v1/deliveries", json={**confirm, "stop_id": "nope"}, headers=driver).status_code == 404
     assert client.post("/api/v1/deliveries", json={"plan_id": plan.plan_id, "stop_id": stop["stop_id"]},
                        headers=driver).status_code == 422  # neither quantities nor a reason
+    # Goods handed to a point: it must be registered (404), and in the plan's district, whose ledger keeps it.
+    assert client.post("/api/v1/deliveries", json={**confirm, "point_id": f"nowhere-{run_id}"},
+                       headers=driver).status_code == 404
+    far = next(u.code for u in container.admin.of_level(AdminLevel.COMMUNE)
+               if container.admin.district_of(u.code) not in (district, None) and u.code.startswith("27"))
+    container.places.add_sales_points([SalesPoint(f"far-{run_id}", "Điểm xa", SalesPointKind.MOBILE,
+                                                  Point(106.75, 10.60), far, OpeningHours(time(6), time(18)))])
+    elsewhere = client.post("/api/v1/deliveries", json={**confirm, "point_id": f"far-{run_id}"}, headers=driver)
+    assert elsewhere.status_code == 422 and "point_id" in elsewhere.text
     assert client.post("/api/v1/deliveries", json=confirm, headers=driver).status_code == 202
     wait_until(lambda: abs(on_way() - (rice - stop["items"].get("rice", 0.0))) < 1e-3, timeout_s=60)
     zone = client.get("/api/v1/coverage", params={"level": "zone", "area_id": zone_id}).json()[0]

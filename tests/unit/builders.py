@@ -54,9 +54,10 @@ def planned(stop_id: str, quantities: dict[str, float], at: Point, point_id: str
                            point_id=point_id)
 
 
-def confirmed(stop_id: str, quantities: dict[str, float], failed: str | None = None) -> DeliveryConfirmed:
+def confirmed(stop_id: str, quantities: dict[str, float], failed: str | None = None,
+              point_id: str | None = None) -> DeliveryConfirmed:
     return DeliveryConfirmed(event_id=f"c{next(_ids)}", occurred_at=T0, district_code=Q1, plan_id="plan-1",
-                             stop_id=stop_id, quantities=quantities, failed_reason=failed)
+                             stop_id=stop_id, quantities=quantities, failed_reason=failed, point_id=point_id)
 
 
 def price(item: str, vnd: int, minutes: int = 0, place: str = "Chợ Bến Thành") -> PriceReported:

@@ -102,6 +102,24 @@ def test_deliveries_are_on_the_way_until_confirmed_then_stock_at_the_point():
         fold(p, table, confirmed("stop-404", {"rice": 1}), TOPICS.deliveries, 5)
 
 
+def test_goods_handed_to_a_distribution_point_are_counted_once_and_its_next_snapshot_says_what_is_left():
+    """Before: goods handed over in a zone counted as its stock for ever, and the distribution point's own report
+    of them counted them again; the zone looked stocked while its households ran out."""
+    p, table = processor_with_zone(), {}
+    fold(p, table, stock("relief-z1", {}, INSIDE), TOPICS.stock, 0)  # the zone's distribution point opens, empty
+    fold(p, table, planned("stop-1", {"rice": 100}, INSIDE), TOPICS.deliveries, 0)
+    fold(p, table, confirmed("stop-1", {"rice": 100}, point_id="relief-z1"), TOPICS.deliveries, 1)
+    assert p.book.areas[("zone-part", "z1|760")].stock["rice"] == 100
+    fold(p, table, stock("relief-z1", {"rice": 30}, INSIDE), TOPICS.stock, 1)  # next morning: 70 eaten
+    assert p.book.areas[("zone-part", "z1|760")].stock["rice"] == 30
+    # A point this district's ledger does not know: the goods count as stock of the area, not nowhere.
+    fold(p, table, planned("stop-2", {"rice": 5}, INSIDE), TOPICS.deliveries, 2)
+    fold(p, table, confirmed("stop-2", {"rice": 5}, point_id="elsewhere"), TOPICS.deliveries, 3)
+    assert p.book.areas[("zone-part", "z1|760")].stock["rice"] == 35
+    p.rebuild(table.items(), {0})  # a rebuild from the ledger gives the same picture
+    assert p.book.areas[("zone-part", "z1|760")].stock["rice"] == 35
+
+
 def test_a_redraw_moves_demand_and_stock_without_losing_or_double_counting():
     p, table = processor_with_zone(), {}
     fold(p, table, demand(10, 30, at=INSIDE), TOPICS.demand, 0)
