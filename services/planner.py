@@ -126,6 +126,8 @@ class PlanningSnapshot:
     # after the approved plans (empty: the district takes what the depots hold).
     province_zones: list[ZoneSnapshot] = field(default_factory=list)
     province_stock: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The depots each district's trucks load at (empty: any depot serves any zone).
+    province_fleets: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def plan_id_for(district: str, request_event_id: str) -> str:
@@ -297,7 +299,8 @@ class Planner:
         """The depots' stock as far as this district may take it: what the same allocation rule, run over every
         active zone of the province (without transport limits), gives this district's zones. Districts plan one
         at a time, so without it the first to plan would take scarce stock (medicine kits) that zones elsewhere
-        need more; with it no district's plan takes more than its share of any item."""
+        need more; with it no district's plan takes more than its share of any item. A zone draws only on the
+        depots its district's trucks load at, so stock no truck of its district can fetch is not counted as its."""
         known = [d for d in snapshot.depots if d.depot_id in snapshot.province_stock]
         if not snapshot.province_zones or not known:
             return snapshot.depots
@@ -307,6 +310,7 @@ class Planner:
         sources = [Source(d.depot_id, "depot",
                           {k: q for k, q in snapshot.province_stock[d.depot_id].items() if k in self.items and q > 0},
                           {z.zone_id: (matrix.meters[i][j] / 1000, matrix.seconds[i][j] / 60)
+                           if _loads_at(snapshot, z.district_code, d.depot_id) else None
                            for j, z in enumerate(zones, start=len(known))})
                    for i, d in enumerate(known)]
         mine = {z.zone_id for z in snapshot.zones}
@@ -377,6 +381,11 @@ class Planner:
                                      "district_code": stop.district_code, "items": dict(stop.items),
                                      "delivery_plan_id": stop.delivery_plan_id}
         return orders, details
+
+
+def _loads_at(snapshot: PlanningSnapshot, district: str, depot_id: str) -> bool:
+    fleets = snapshot.province_fleets
+    return not fleets or depot_id in fleets.get(district, frozenset())
 
 
 def _unused(order_id: str, taken: set[str]) -> str:

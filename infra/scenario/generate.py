@@ -9,7 +9,8 @@ in about 14 minutes.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 
 from shapely import prepared
 from shapely.geometry import Point
@@ -63,11 +64,14 @@ class Size:
     price_reports: int  # per day
     spike_days: int
     outage: tuple[int, int]  # window of the outage's first day
+    # The relief supply for the zones, in days of their households' need at its peak: depots' stock on day 1, and
+    # what arrives each day. Tight on purpose: the allocation rule matters when there is not enough for everyone.
+    relief_days: tuple[float, float] = (2.0, 1.1)
 
 
 SIZES = {
-    "small": Size(("760", "770", "776"), 4, ZonePlan(4, 1, (1, 1), (2, 2), (3, 3), (4, 4), border_share=0.3), 24,
-                  (2, 2), ("dep-binh-dien", "dep-quan-7"), 8, 2, 0.10, (4, 20), 2, 8, 1, (3, 3)),
+    "small": Size(("760", "770", "776"), 6, ZonePlan(4, 1, (1, 1), (2, 2), (3, 4), (5, 6), border_share=0.3), 24,
+                  (2, 2), ("dep-binh-dien", "dep-quan-7"), 8, 2, 0.10, (4, 20), 2, 8, 1, (3, 4)),
     "city": Size((), 14, ZonePlan(30, 8, (1, 3), (4, 6), (8, 10), (11, 14)), 340, (3, 5),
                  tuple(d[0] for d in DEPOTS), 110, 4, 0.10, (8, 40), 18, 40, 3, (5, 8)),
 }
@@ -85,8 +89,8 @@ def generate(size: str, seed: int) -> Scenario:
     zones = draw_zones(rng, ref, codes, spec.zones)
     households = _households(rng, ref, codes, zones, spec)
     points = _sales_points(rng, ref, codes, zones, spec)
-    depots = _depots(households, spec)
-    vehicles = _vehicles(rng, ref, codes, zones, depots, spec)
+    vehicles = _vehicles(rng, ref, codes, zones, _depots(spec), spec)
+    depots = _stocked(_depots(spec), vehicles, households, zones, spec)
     events = draw_events(rng, spec, ref, zones, households, points, depots)
     meta = Meta(name=f"hcmc-{size}-{seed}", seed=seed, size=size, start_date=START_DATE, days=spec.days,
                 time_acceleration=ACCELERATION, household_scale=HOUSEHOLD_SCALE,
@@ -167,24 +171,40 @@ def _sales_points(rng: random.Random, ref: Reference, codes: list[str], zones: l
     return points
 
 
-def _depots(households: list[HouseholdBatch], spec: Size) -> list[Depot]:
-    """Depots hold 2.5 days of the scenario's whole need at the start and receive 0.9 days' worth daily;
-    wholesale markets hold twice a distribution centre's share."""
-    people = sum(b.people for b in households)
-    f0 = sum(b.vulnerable.get("f0", 0) for b in households)
-    children = sum(b.vulnerable.get("small_children", 0) for b in households)
-    need = {i.code: people * i.ration_per_person_per_day for i in DEFAULT_ITEMS if i.ration_per_person_per_day}
-    need.update(milk=float(children), medicine_kit=f0 / 7)
-    chosen = [d for d in DEPOTS if d[0] in spec.depots]
-    shares = [2.0 if d[2] == "wholesale_market" else 1.0 for d in chosen]
-    result = []
-    for (depot_id, name, kind, district, lon, lat), share in zip(chosen, shares, strict=True):
-        part = share / sum(shares)
-        result.append(Depot(depot_id, name, kind, district, lon, lat, "03:00" if kind == "wholesale_market"
-                            else "05:00", "20:00",
-                            {code: round(q * 2.5 * part) for code, q in need.items()},
-                            {code: round(q * 0.9 * part) for code, q in need.items()}))
-    return result
+def _depots(spec: Size) -> list[Depot]:
+    """The size's depots, empty (`_stocked` fills them)."""
+    return [Depot(depot_id, name, kind, district, lon, lat, "03:00" if kind == "wholesale_market" else "05:00",
+                  "20:00", {}, {}) for depot_id, name, kind, district, lon, lat in DEPOTS if depot_id in spec.depots]
+
+
+def _stocked(depots: list[Depot], vehicles: list[Vehicle], households: list[HouseholdBatch],
+             zones: list[DrawnZone], spec: Size) -> list[Depot]:
+    """Each depot holds `spec.relief_days[0]` days of the need of the zones its trucks serve and receives
+    `spec.relief_days[1]` days' worth daily. A zone's need: every household it ever takes in (at its widest); its
+    trucks: those of the district that declared it, each depot's part in proportion to the capacity based there.
+    Outside the zones ordinary commerce feeds people, not these depots."""
+    outer = [(z.zone.district_code, prepared.prep(z.widened or z.declared)) for z in zones]
+    need: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))  # declaring district → item → units
+    for b in households:
+        district = next((d for d, shape in outer if shape.contains(Point(b.lon, b.lat))), None)
+        if district is not None:
+            for item in DEFAULT_ITEMS:
+                need[district][item.code] += b.people * item.ration_per_person_per_day
+            need[district]["milk"] += b.vulnerable.get("small_children", 0)
+            need[district]["medicine_kit"] += b.vulnerable.get("f0", 0) / 7
+    capacity: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))  # district → depot → kg
+    for v in vehicles:
+        capacity[v.district_code or ""][v.depot_id] += v.capacity_kg
+    per_depot: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for district, items in need.items():
+        fleet = capacity[district]
+        for depot_id, kg in fleet.items():
+            for code, q in items.items():
+                per_depot[depot_id][code] += q * kg / sum(fleet.values())
+    initial, inbound = spec.relief_days
+    return [replace(d, initial_stock={c: round(q * initial) for c, q in per_depot[d.depot_id].items() if q},
+                    daily_inbound={c: round(q * inbound) for c, q in per_depot[d.depot_id].items() if q})
+            for d in depots]
 
 
 def _vehicles(rng: random.Random, ref: Reference, codes: list[str], zones: list[DrawnZone], depots: list[Depot],

@@ -72,6 +72,7 @@ from .world import World
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 MORNING_HOUR = 6.0  # the coordinator's daily planning round
+POLL_EVERY_H = 0.25  # the coordinator approves new proposals within a quarter of an hour (simulated)
 RELIEF_REPORT_HOUR = 5.5  # zones' distribution points report what is left, before the round
 CURFEW_HOUR = 18.0
 PLAN_WAIT_S = 120.0  # how long the simulated clock waits for the morning's plans
@@ -336,17 +337,19 @@ class Player:
             if day > 1:
                 self.at(base, "midnight", day)
         wall0 = time.monotonic()
-        next_poll = 0.0
+        polled_h = -1.0
         while self.queue and self.queue[0][0] <= self.end_h:  # drops due after the last day are not played
             hour, _, kind, payload = self.queue[0]
             sim_now = (time.monotonic() - wall0) * self.speed / 3600.0
             if hour > sim_now:
-                if time.monotonic() >= next_poll:
-                    self._advance(min(sim_now, hour))
-                    self._poll_plans()
-                    wall0 += self._wait_for_plans()  # the simulated clock stands still meanwhile
-                    next_poll = time.monotonic() + 0.5
-                time.sleep(min(0.2, max(0.0, (hour - sim_now) * 3600.0 / self.speed)))
+                self._advance(min(sim_now, hour))
+            if self.now_h - polled_h >= POLL_EVERY_H:  # by the simulated clock, however fast it runs
+                polled_h = self.now_h
+                self._poll_plans()
+                wall0 += self._wait_for_plans()  # the simulated clock stands still meanwhile
+                continue
+            if hour > sim_now:
+                time.sleep(min(0.05, max(0.0, (hour - sim_now) * 3600.0 / self.speed)))
                 continue
             heapq.heappop(self.queue)
             self._advance(hour)

@@ -159,13 +159,19 @@ class PlanStore:
                             .where(func.coalesce(v.c.district_code, d.c.district_code) == district,
                                    v.c.vehicle_id.not_in(busy))
                             .order_by(v.c.vehicle_id))]
+            # Where each district's trucks load: a district's zones get province-wide shares only of those depots.
+            fleets: dict[str, set[str]] = defaultdict(set)
+            for r in conn.execute(select(func.coalesce(v.c.district_code, d.c.district_code).label("district"),
+                                         v.c.home_depot_id).join(d, d.c.depot_id == v.c.home_depot_id).distinct()):
+                fleets[r.district].add(r.home_depot_id)
             # stable against the newest proposal, and above all against what is being driven
             previous = self._previous(conn, proposals.get(district)) | driving.previous
             produce = [OfferSnapshot(r.event_id, r.zone_id, (r.lon, r.lat), r.quantity_kg,
                                      min(86_400, int((r.available_until - day_start).total_seconds())))
                        for r in conn.execute(self._offers_query([z.zone_id for z in zones], now))]
         return PlanningSnapshot(district, day, day_start, zones, depots, vehicles, offsets, previous, produce,
-                                driving.carried, driving.plans, province_zones, province_stock)
+                                driving.carried, driving.plans, province_zones, province_stock,
+                                {k: frozenset(s) for k, s in fleets.items()})
 
     @staticmethod
     def _offers_query(zone_ids: list[str], now: datetime) -> Any:

@@ -204,3 +204,16 @@ def test_a_district_takes_only_its_province_share_of_scarce_stock():
     assert kits_to_q1(PLANNER, province) == pytest.approx(5.0, abs=0.01)  # levelled with Quận 3
     fcfs = Planner(default_catalogue(), CityTravel(), time_limit_s=1.0, allocation_policy="fcfs")
     assert kits_to_q1(fcfs, province) == pytest.approx(10.0)  # the baseline serves zones in order: q1 first
+
+
+def test_stock_no_truck_of_another_district_can_fetch_is_not_held_back_for_it():
+    """Quận 3's trucks load only at another depot: the kits at ours are not its share, so Quận 1 may take them all
+    (before, half stayed in the depot for a district that could never fetch them, and Quận 1's zone ran short)."""
+    ours, theirs = zone("q1", 2000, 800.0), replace(zone("q3", 2000, 800.0, at=(106.69, 10.78)), district_code="770")
+    base = snapshot([ours])
+    kits = {"rice": 1000.0, "medicine_kit": 10.0}
+    depots = [replace(base.depots[0], stock=kits)]
+    province = replace(base, depots=depots, province_zones=[ours, theirs], province_stock={"dep": kits})
+    fleets = {"760": frozenset({"dep"}), "770": frozenset({"dep-far"})}
+    quantities = PLANNER.plan(replace(province, province_fleets=fleets), "r1", NOW).allocation["quantities"]
+    assert sum(q for _, z, item, q in quantities if item == "medicine_kit" and z == "q1") == pytest.approx(10.0)

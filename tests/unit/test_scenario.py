@@ -72,7 +72,7 @@ def test_city_has_the_22_districts_with_their_populations_and_counts_in_range(ci
 
 
 def test_small_has_three_districts_a_red_zone_with_a_checkpoint_and_few_of_everything(small):
-    assert [d.code for d in small.districts] == ["760", "770", "776"] and small.meta.days == 4
+    assert [d.code for d in small.districts] == ["760", "770", "776"] and small.meta.days == 6
     assert 3 <= len(small.zones) <= 4
     assert [len(z.checkpoints) for z in small.zones if z.risk_level == 4] == [1]
     assert 25 <= len(small.sales_points) <= 40 and len(small.depots) == 2 and len(small.vehicles) == 8
@@ -271,7 +271,7 @@ def _edit_negative_depot_stock(d):
 def _edit_day_out_of_range(d):
     n = _first(d, "price")
     d["events"][n]["day"] = d["meta"]["days"] + 1
-    return f"events[{n}].day", "outside 1..4"
+    return f"events[{n}].day", "outside 1..6"
 
 
 def _edit_hour_out_of_range(d):
