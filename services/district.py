@@ -150,7 +150,8 @@ class DistrictProcessor:
         return out
 
     def _plan_requests(self, now: datetime) -> list[Outgoing]:
-        """Districts whose set of (area, item) below threshold changed get a plan request, debounced."""
+        """Districts where some (area, item) fell below its threshold get a plan request, debounced; one whose
+        short areas only recovered does not (a plan approved for it is what made them recover)."""
         self._checked_at = now
         short: dict[str, set[str]] = {d: set() for d in self._to_check}
         for (level, area_id), totals in self.book.areas.items():
@@ -166,7 +167,7 @@ class DistrictProcessor:
             signature = frozenset(short[district])
             previous = self._plan_signatures.get(district, frozenset())
             self._to_check.discard(district)
-            if signature == previous or not signature:
+            if not signature - previous:  # nothing new is short
                 self._plan_signatures[district] = signature
                 continue
             last = self._planned_at.get(district)

@@ -1,5 +1,6 @@
 """The district processor on a plain dict standing in for the faust table (no servers)."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,20 @@ def test_flush_publishes_changed_areas_and_a_debounced_plan_request():
     assert p.flush() == []  # nothing changed
     fold(p, table, stock("sp1", {"rice": 1}, ELSEWHERE), TOPICS.stock, 0)
     assert not [o for o in p.flush() if o.topic == TOPICS.plan_requests]  # changed, but within the debounce
+
+
+def test_a_district_whose_short_areas_only_recover_is_not_planned_again_one_that_falls_short_is():
+    """A plan approved for a district makes its areas recover; re-planning on that (the old rule: any change of the
+    short set) made every approval ask for the next plan, round and round."""
+    p, table = processor_with_zone(), {}
+    t0 = datetime(2021, 7, 9, 8, tzinfo=UTC)
+    fold(p, table, demand(10, 30, at=INSIDE), TOPICS.demand, 0)  # short of everything
+    assert [o for o in p.flush(t0) if o.topic == TOPICS.plan_requests]
+    fold(p, table, stock("sp1", {"rice": 1000}, INSIDE), TOPICS.stock, 0)  # rice recovers, the rest stays short
+    assert not [o for o in p.flush(t0 + timedelta(hours=1)) if o.topic == TOPICS.plan_requests]
+    fold(p, table, stock("sp1", {}, INSIDE), TOPICS.stock, 1)  # rice falls short again
+    requests = [o.event for o in p.flush(t0 + timedelta(hours=2)) if o.topic == TOPICS.plan_requests]
+    assert len(requests) == 1 and any(r.endswith(":rice") for r in requests[0].reasons)
 
 
 def test_price_hikes_open_one_alert_per_area_and_item_then_resolve():
