@@ -46,7 +46,7 @@ integration: $(STAMP) up
 test: lint unit integration
 
 # The main job: two simulated weeks of Hồ Chí Minh City (scenarios/city.json) under each policy, Greenlane last so
-# its API and dashboard keep running; about 40 minutes at the default speed (a simulated day in 10 s of wall time,
+# its API and dashboard keep running; about an hour at the default speed (a simulated day in 10 s of wall time,
 # the clock standing still while plans are made).
 DEMO_SPEED ?= 8640
 demo: $(STAMP) up

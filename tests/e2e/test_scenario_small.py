@@ -3,7 +3,7 @@
 Real processes (streams worker, API, two optimizer workers) on the real Kafka and PostGIS, a database of its own
 (the runner empties the projections). Checks that the report's figures come from that run. It does not check
 issue #6's "Greenlane has fewer shortage zone-days than both baselines": that does not hold (the six-day scenario
-gave 11/14/10 and 11/18/10, Greenlane/proportional/fcfs; see the README), so the figures are printed.
+gave 10/13/9, 11/14/10 and 11/18/10, Greenlane/proportional/fcfs; see the README), so the figures are printed.
 """
 
 from __future__ import annotations
