@@ -66,8 +66,9 @@ def draw_zones(rng: random.Random, ref: Reference, districts: list[str], plan: Z
     taken: list[Any] = []
     for n, risk in enumerate(risks):
         border = n == 0 or rng.random() < plan.border_share  # the first one always straddles a border
-        for _ in range(400):
-            candidate = _candidate(rng, ref, districts, weights, n, risk, border, plan)
+        for attempt in range(400):
+            # a crowded map may have no room left on a border: then anywhere (the first zone keeps its border)
+            candidate = _candidate(rng, ref, districts, weights, n, risk, border and (n == 0 or attempt < 200), plan)
             if candidate is None:
                 continue
             outer = candidate.widened or candidate.declared
