@@ -11,6 +11,7 @@ from sqlalchemy import text
 from api import errors
 from api.deps import ContainerDep
 from api.limits import MAX_JSON_BYTES, BodyLimit
+from api.metrics import ApiMetrics
 from api.routes import alerts, coverage, dashboard, demand, field, plans, zones
 from api.routes.sheets import router as sheets_router
 from services.bootstrap import Container
@@ -31,6 +32,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, unlimited=("/api/v1/demand/csv",))
+    ApiMetrics().install(app)
     app.include_router(demand.router)
     app.include_router(coverage.router)
     app.include_router(dashboard.router)

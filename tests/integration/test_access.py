@@ -116,3 +116,23 @@ def test_the_rollup_shows_a_coverage_change_at_once(client, container):
         households=4242, people=9000, vulnerable={}, need={"rice": 3600.0}, stock={}, on_way={},
         days_of_supply={"rice": 0.0}, last_report_at=now, max_event_at=now)])
     assert before != 4242 and households() == 4242  # the cached answer was rebuilt
+
+
+def test_metrics_count_requests_by_route_template_and_status(client, container):
+    """`GET /metrics` (Prometheus text): one series per route template, not per id, with its status."""
+    token = container.tokens.issue(Role.COORDINATOR, "79", datetime.now(UTC))
+    assert client.get("/api/v1/coverage").status_code == 401
+    assert client.get("/api/v1/coverage", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v1/plans/no-such-plan", headers=bearer(token)).status_code == 404
+    page = client.get("/metrics")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/plain")
+    lines = page.text.splitlines()
+
+    def count(route: str, status: int) -> float:
+        prefix = f'greenlane_http_requests_total{{method="GET",route="{route}",status="{status}"}} '
+        return sum(float(line[len(prefix):]) for line in lines if line.startswith(prefix))
+
+    assert count("/api/v1/coverage", 401) >= 1 and count("/api/v1/coverage", 200) >= 1
+    assert count("/api/v1/plans/{plan_id}", 404) >= 1
+    assert not any("no-such-plan" in line for line in lines)
+    assert any(line.startswith("greenlane_http_request_seconds_bucket") for line in lines)
