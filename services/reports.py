@@ -59,10 +59,7 @@ class Reports:
     def stock(self, event: StockReported, principal: Principal) -> StockReported:
         self._district_of(event.commune_code)
         principal.require_point(event.point_id, event.district_code, self.admin)
-        with self.engine.connect() as conn:
-            registered = conn.execute(select(t.sales_points.c.point_id)
-                                      .where(t.sales_points.c.point_id == event.point_id)).first()
-        if registered is None:
+        if self._registered_commune(event.point_id) is None:
             raise SalesPointNotFound(f"unknown sales point {event.point_id!r}: register it before it reports stock")
         self._items(event.quantities)
         return self._publish(self.topics.stock, event)
@@ -107,13 +104,17 @@ class Reports:
 
     def _handover_point(self, point_id: str, district: str) -> None:
         """A point goods are handed to: registered, and in the plan's district (whose ledger keeps its stock)."""
-        with self.engine.connect() as conn:
-            commune = conn.execute(select(t.sales_points.c.commune_code)
-                                   .where(t.sales_points.c.point_id == point_id)).scalar()
+        commune = self._registered_commune(point_id)
         if commune is None:
             raise SalesPointNotFound(f"unknown sales point {point_id!r}: register it before goods are handed to it")
         if self.admin.district_of(commune) != district:
             raise UnknownReference("point_id", f"{point_id} is not in district {district}, the plan's district")
+
+    def _registered_commune(self, point_id: str) -> str | None:
+        """The commune of a sales point in the register; None if it is not registered."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.sales_points.c.commune_code)
+                                .where(t.sales_points.c.point_id == point_id)).scalar()
 
     def _publish(self, topic: str, event: E) -> E:
         self.publisher.publish(topic, event.district_code, event)
