@@ -41,6 +41,11 @@ class Topics:
         """The event topics folded into the district ledger (co-partitioned by district code)."""
         return (self.demand, self.stock, self.deliveries, self.prices)
 
+    @property
+    def streams_inputs(self) -> tuple[str, ...]:
+        """Every topic the streams workers consume (all but the dead letters): their consumer lag is the backlog."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "dead_letter")
+
 
 _SPECS = {
     "demand": ("district code", "demand submitted by communes and districts (households, needs, relief bags)"),

@@ -66,6 +66,29 @@ def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
             time.sleep(0.5)
 
 
+def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> dict[str, int]:
+    """Per topic, how many messages the consumer group has not committed yet (end offset - committed offset, a
+    partition with no commit counting from its start). The figure operators watch: zero when a group keeps up."""
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    admin = _admin(bootstrap, 30.0)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="greenlane-lag")
+    try:
+        committed = admin.list_consumer_group_offsets(group)
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        starts = consumer.beginning_offsets(partitions)
+        ends = consumer.end_offsets(partitions)
+        lag: dict[str, int] = {t: 0 for t in topics}
+        for tp in partitions:
+            done = committed.get(tp)
+            position = done.offset if done is not None and done.offset >= 0 else starts[tp]
+            lag[tp.topic] += max(0, ends[tp] - position)
+        return lag
+    finally:
+        consumer.close()
+        admin.close()
+
 def _admin(bootstrap: str, timeout_s: float) -> KafkaAdminClient:
     wait_for_broker(bootstrap, timeout_s)
     return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="greenlane-admin")
