@@ -60,16 +60,24 @@ def _optimizer(_: argparse.Namespace) -> None:
 
     from infra.clock import clock_of
     from infra.settings import get_settings
+    from services.adapters.kafka import consumer_lag
     from services.bootstrap import bootstrap
+    from services.plan_metrics import PlanMetrics
     from services.plan_worker import PlanWorker
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     container = bootstrap(settings, producer_name="optimizer")
+    metrics = PlanMetrics()
+    if settings.optimizer_metrics_port:
+        requests = [container.topics.plan_requests]
+        metrics.serve(settings.optimizer_metrics_port, settings.optimizer_group,
+                      lambda: consumer_lag(settings.kafka_bootstrap, settings.optimizer_group, requests))
     worker = PlanWorker(settings.kafka_bootstrap, container.topics, settings.optimizer_group,
                         settings.streams_app_id, container.plan_store, container.planner,
                         lambda key, value: container.publisher.send_raw(container.topics.dead_letter, key, value),
-                        heartbeat=settings.optimizer_heartbeat_file, clock=clock_of(settings.clock_file))
+                        heartbeat=settings.optimizer_heartbeat_file, clock=clock_of(settings.clock_file),
+                        metrics=metrics)
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     worker.run()
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     coverage_flush_ms: int = Field(default=200, ge=10, le=10_000)
     optimizer_group: str = "greenlane-optimizer"
     optimizer_heartbeat_file: Path = ROOT / ".local" / "optimizer.alive"
+    optimizer_metrics_port: int = Field(default=9108, ge=0, le=65535)  # an optimizer worker's GET /metrics; 0: off
     plan_time_limit_s: float = Field(default=20.0, gt=0, le=600)
     curfew_start_hour: float = Field(default=18.0, ge=0, le=24)  # no vehicle drives from here ...
     curfew_end_hour: float = Field(default=6.0, ge=0, le=24)  # ... until here, the next morning

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from .adapters.plans import PlanStore
 from .dead_letter import dead_letter_record
 from .domain.events import PlanRequested
 from .messages import MessageError, decode, encode
+from .plan_metrics import PlanMetrics
 from .planner import Planner, plan_id_for
 from .topics import Topics
 
@@ -40,8 +42,10 @@ class Request:
 class PlanWorker:
     def __init__(self, bootstrap: str, topics: Topics, group_id: str, streams_group: str, store: PlanStore,
                  planner: Planner, dead_letter: Callable[[bytes, bytes], None],
-                 heartbeat: Path | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 heartbeat: Path | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 metrics: PlanMetrics | None = None) -> None:
         self.topics, self.store, self.planner, self.clock = topics, store, planner, clock
+        self.metrics = metrics or PlanMetrics()
         self.streams_group, self.dead_letter = streams_group, dead_letter
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
                                       auto_offset_reset="earliest", max_poll_records=50,
@@ -57,8 +61,11 @@ class PlanWorker:
             while not self.stopping.is_set():
                 self._beat()
                 batch = self.consumer.poll(timeout_ms=1000)
+                self.metrics.requests.inc(sum(len(records) for records in batch.values()))
                 requests = [r for records in batch.values() for m in records if (r := self._decode(m)) is not None]
-                for request in _newest_per_district(requests):
+                newest = _newest_per_district(requests)
+                self.metrics.handled.labels("superseded").inc(len(requests) - len(newest))
+                for request in newest:
                     self._handle_safely(request)
                 if batch:
                     self.consumer.commit()
@@ -81,10 +88,12 @@ class PlanWorker:
                 return
             except OperationalError as exc:
                 log.warning("database unreachable, retrying in %.0fs: %s", delay, exc.orig)
+                self.metrics.retries.labels("database").inc()
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 30.0)
             except Exception as exc:
                 log.exception("plan request %s failed", request.event.event_id)
+                self.metrics.dead_lettered("payload", "failed")
                 self.dead_letter(self.topics.plan_requests.encode(), dead_letter_record(
                     reason=f"planning failed: {exc}", field="payload", source_topic=self.topics.plan_requests,
                     partition=request.partition, offset=request.offset, key=request.event.district_code.encode(),
@@ -95,15 +104,20 @@ class PlanWorker:
         district, event_id = request.event.district_code, request.event.event_id
         plan_id = plan_id_for(district, event_id)
         if self.store.exists(plan_id):  # a redelivered request: planned before the offset was committed
+            self.metrics.handled.labels("stored_before").inc()
             return plan_id
         for _ in range(MAX_SAVE_ATTEMPTS):
             now = self.clock()
             snapshot = self.store.snapshot(district, now, self._offsets(request))
+            started = time.perf_counter()
             plan = self.planner.plan(snapshot, event_id, now)
+            self.metrics.solve.labels(district).observe(time.perf_counter() - started)
             if self.store.save(plan):  # also True if another delivery of the request stored it meanwhile
                 log.info("plan %s: %s", plan.plan_id, plan.stats())
+                self.metrics.handled.labels("made").inc()
                 return plan.plan_id
             log.info("plan %s: depot stock taken by another district meanwhile; planning again", plan.plan_id)
+            self.metrics.retries.labels("reservations").inc()
         raise RuntimeError(f"district {district}: depot reservations kept changing; request left for a retry")
 
     def _decode(self, message: Any) -> Request | None:
@@ -113,6 +127,7 @@ class PlanWorker:
                 raise MessageError("event_type", f"{event.event_type} does not belong on {message.topic}")
         except MessageError as exc:
             log.warning("dead-letter %s@%s/%s: %s", message.topic, message.partition, message.offset, exc)
+            self.metrics.dead_lettered(exc.field, "bad")
             self.dead_letter(message.topic.encode(), dead_letter_record(
                 reason=exc.reason, field=exc.field, source_topic=message.topic, partition=message.partition,
                 offset=message.offset, key=message.key, value=message.value))

@@ -37,6 +37,7 @@ from services.domain.ledger import Batch
 from services.handlers import project_zone_event
 from services.messages import MessageError, decode, encode
 from services.zone_coverage import fold_zone_part
+from streams import metrics
 from streams.app import app, container, ledger, raw_topic, settings, topics, zone_state
 from streams.zone_feed import ZoneFeed
 
@@ -100,6 +101,7 @@ async def publish(items: list[Outgoing]) -> None:
 
 
 async def dead_letter(message: Any, field: str, reason: str) -> None:
+    metrics.dead_lettered(message.topic, field)
     log.warning("dead-letter %s@%s/%s: %s: %s", message.topic, message.partition, message.offset, field, reason)
     await publish_raw(topics.dead_letter, message.topic.encode(), dead_letter_record(
         reason=reason, field=field, source_topic=message.topic, partition=message.partition,
@@ -140,6 +142,7 @@ async def fold_district_events(stream: faust.StreamT[bytes]) -> None:
     """
     await zone_feed.ready.wait()
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):  # type: ignore[attr-defined]
+        metrics.took("district", events)
         batch = Batch(ledger.data)
         out: list[Outgoing] = []
         for event in events:
@@ -196,6 +199,7 @@ async def flush_coverage() -> None:
 
 
 async def _flush_once() -> None:
+    started = time.perf_counter()
     out = processor.flush()
     # Commune and district rows go straight to PostGIS in one batch (they are full values, so a lost
     # write is healed by the next change or the rebuild after a restart); zone parts go on to stage 2.
@@ -203,12 +207,14 @@ async def _flush_once() -> None:
     await publish([item for item in out if item.topic != topics.coverage])
     if rows:
         await _until_stored(projections.coverage, rows)
+    metrics.coverage_flushed(time.perf_counter() - started, len(out) - len(rows), len(rows))
 
 
 @app.agent(raw_topic(topics.zone_parts))
 async def fold_zone_parts(stream: faust.StreamT[bytes]) -> None:
     """Each district's part of a zone → the zone's coverage and its shortage alerts."""
     async for event in stream.events():
+        metrics.took_one("zone-parts", event.message)
         try:
             part = decode(event.message.value)
         except MessageError as exc:
@@ -243,6 +249,7 @@ def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None]
     only, where any other event is dead-lettered too (elsewhere it is skipped)."""
     async def project(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(500, within=0.05):  # type: ignore[attr-defined]
+            metrics.took("sink", batch)
             rows = []
             for event in batch:
                 try:
@@ -272,6 +279,7 @@ _sink(topics.places, SalesPointRegistered, container.places.register_sales_point
 async def project_zones(stream: faust.StreamT[bytes]) -> None:
     """Zone changes → zone versions in PostGIS (the record; the in-memory indexes follow the topic)."""
     async for event in stream.events():
+        metrics.took_one("zones", event.message)
         try:
             change = _decode_for(event.message)
             await _until_stored(lambda changes: project_zone_event(changes[0], container.zones), [change])
@@ -285,6 +293,7 @@ async def project_zones(stream: faust.StreamT[bytes]) -> None:
 async def project_produce(stream: faust.StreamT[bytes]) -> None:
     """Produce offered from inside zones → PostGIS, for buyers, depots and the planner."""
     async for event in stream.events():
+        metrics.took_one("produce", event.message)
         try:
             offer = _decode_for(event.message)
             await _check(offer)

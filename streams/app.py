@@ -11,6 +11,7 @@ from services.adapters.kafka import ensure_topics
 from services.bootstrap import bootstrap
 from services.topics import topic_specs
 from streams import faust_fixes
+from streams import metrics as stream_metrics
 
 faust_fixes.apply()
 # The ledger keeps every entry in memory and only grows, so the garbage collector's full passes over the old
@@ -59,6 +60,20 @@ def raw_topic(*names: str) -> faust.TopicT:
 ledger = app.Table("district-ledger", default=None, partitions=settings.topic_partitions)
 # Per zone: each district's part, and the shortage alerts open.
 zone_state = app.Table("zone-coverage", default=None, partitions=settings.topic_partitions)
+
+
+@app.page("/metrics")
+async def metrics_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+    """This worker's Prometheus metrics (streams/metrics.py), on the web port beside faust's own pages."""
+    # aiohttp refuses a charset in `content_type`, so the exposition format's full type goes in as a header.
+    return view.bytes(stream_metrics.render(), headers={"Content-Type": stream_metrics.CONTENT_TYPE})
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def watch_consumer_lag() -> None:
+    """Once the worker runs: the streams group's lag for /metrics, read every few seconds in a thread."""
+    stream_metrics.watch_lag(settings.kafka_bootstrap, settings.streams_app_id, topics.streams_inputs)
+
 
 from streams import agents  # noqa: E402,F401  (explicit registration of the agents)
 
