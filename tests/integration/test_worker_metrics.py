@@ -9,17 +9,19 @@ from datetime import time as clock_time
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.processes import optimizer_worker, streams_worker
 from services.adapters.db import migrate
-from services.adapters.kafka import delete_topics, ensure_topics, list_topics
+from services.adapters.kafka import consumer_lag, delete_topics, ensure_topics, list_topics
 from services.bootstrap import bootstrap
 from services.domain.events import PlanRequested
 from services.domain.fleet import Vehicle
 from services.domain.geo import Point
 from services.domain.places import Depot
 from services.domain.zones import RiskLevel, Zone
+from services.lag_gauge import LagGauge
 from services.topics import topic_specs
 from tests.conftest import free_port, wait_until
 from tests.integration.test_optimizer_worker import HOURS, NOW, coverage, plans_for, square
@@ -123,6 +125,12 @@ def test_an_optimizer_worker_counts_requests_plans_solve_time_dead_letters_and_i
     container.publisher.publish(topics.plan_requests, district, request)
     container.publisher.publish(topics.plan_requests, district, request)  # a redelivery
     container.publisher.send_raw(topics.plan_requests, district.encode(), b"{not json")
+    # Before any worker has committed, the lag gauge shows the three messages waiting (read as the workers read it).
+    registry = CollectorRegistry()
+    LagGauge(registry, settings.optimizer_group,
+             lambda: consumer_lag(settings.kafka_bootstrap, settings.optimizer_group, [topics.plan_requests])).refresh()
+    assert registry.get_sample_value("greenlane_consumer_lag", {"group": settings.optimizer_group,
+                                                                "topic": topics.plan_requests}) == 3
     worker = optimizer_worker(settings, tmp_path / "optimizer.log")
     url = f"http://127.0.0.1:{settings.optimizer_metrics_port}/metrics"
     try:
