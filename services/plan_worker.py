@@ -41,7 +41,7 @@ class Request:
 
 class PlanWorker:
     def __init__(self, bootstrap: str, topics: Topics, group_id: str, streams_group: str, store: PlanStore,
-                 planner: Planner, dead_letter: Callable[[bytes, bytes], None],
+                 planner: Planner, dead_letter: Callable[[bytes, bytes], object],
                  heartbeat: Path | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  metrics: PlanMetrics | None = None) -> None:
         self.topics, self.store, self.planner, self.clock = topics, store, planner, clock
