@@ -6,8 +6,13 @@ import argparse
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from infra import dlq
+from infra.logs import configure_logging, logging_config, secrets_of
 from infra.settings import get_settings
+
+SERVICES = ("api", "streams", "optimizer")  # long-running processes: structured, redacting logs (infra/logs.py)
 
 
 def _load_geodata(args: argparse.Namespace) -> None:
@@ -49,8 +54,11 @@ def _api(_: argparse.Namespace) -> None:
 
 
 def _streams(args: argparse.Namespace) -> None:
-    from streams.app import main
+    from streams.app import app, main
 
+    settings = get_settings()  # faust's worker sets logging up itself, from this
+    app.conf.logging_config = logging_config("streams", settings.log_level, settings.log_format == "json",
+                                             secrets_of(settings))
     sys.argv = ["greenlane-streams", *(args.faust_args or ["worker", "-l", "info"])]
     main()
 
@@ -221,9 +229,17 @@ def main(argv: list[str] | None = None) -> None:
                               help="leave the last run's API, dashboard and workers running until Ctrl-C")
     scenario_run.set_defaults(run=_scenario_run)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("kafka", "alembic", "aiokafka", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # refused settings: say which variable, start nothing
+        problems = "\n".join(f"  {error['msg'].removeprefix('Value error, ')}" for error in exc.errors())
+        sys.exit(f"greenlane {args.command}: refusing to start with these settings:\n{problems}")
+    if args.command in SERVICES:
+        configure_logging(args.command, settings.log_level, settings.log_format == "json", secrets_of(settings))
+    else:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        for noisy in ("kafka", "alembic", "aiokafka", "httpx"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     args.run(args)
 
 

@@ -50,7 +50,9 @@ def run_demo(settings: Settings, households: int = 6000, seed: int = 2021) -> No
     started = time.monotonic()
     run = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     demo = settings.model_copy(update={"topic_prefix": f"demo-{run}", "streams_app_id": f"greenlane-demo-{run}",
-                                       "streams_data_dir": ROOT / ".local" / "demo" / run})
+                                       "streams_data_dir": ROOT / ".local" / "demo" / run,
+                                       # one coordinator token posts every submission, 8 at a time
+                                       "submit_rate_per_minute": 1e9, "submit_burst": 1_000_000})
     print(f"== Greenlane demo {run}: Kafka {demo.kafka_bootstrap}, PostGIS {demo.database_url.split('@')[-1]}")
     _reset(demo)
     container = bootstrap(demo, producer_name="demo")

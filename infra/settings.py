@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-change-me"
+DEV_DATABASE_PASSWORD = "greenlane"
 
 
 class Settings(BaseSettings):
@@ -55,6 +57,13 @@ class Settings(BaseSettings):
     osrm_url: str | None = None  # an OSRM server for road travel times; None: straight lines × circuity
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"  # json: one object per line (infra/logs.py)
+    # API rate limits, per API process (api/ratelimit.py): failed authentications per client address in a window,
+    # then 429 until it passes; POST/PUT requests per token, a bucket of `submit_burst` refilled per minute.
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window_s: float = Field(default=300.0, gt=0)
+    submit_rate_per_minute: float = Field(default=60.0, gt=0)
+    submit_burst: int = Field(default=120, ge=1)
 
     def driving_hours(self) -> tuple[int, int]:
         """Seconds since midnight between which vehicles may drive: from the curfew's end to its start."""
@@ -62,9 +71,20 @@ class Settings(BaseSettings):
         return round(self.curfew_end_hour * 3600), round(end * 3600)
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.environment == "production" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
-            raise ValueError("GREENLANE_SECRET_KEY must be set to a random value of 32+ characters in production")
+    def _refuse_default_secrets(self) -> Settings:
+        """Only development runs on the published defaults: a test or production process with them refuses to
+        start, naming the variable."""
+        problems = []
+        if self.environment != "development" and self.secret_key == DEV_SECRET:
+            problems.append(f"GREENLANE_SECRET_KEY is the development default; set a random value of 32+ characters "
+                            f"(GREENLANE_ENVIRONMENT={self.environment})")
+        elif self.environment == "production" and len(self.secret_key) < 32:
+            problems.append("GREENLANE_SECRET_KEY must be a random value of 32+ characters in production")
+        if self.environment == "production" and urlsplit(self.database_url).password == DEV_DATABASE_PASSWORD:
+            problems.append("GREENLANE_DATABASE_URL has the development password; set the database's own password "
+                            "in production")
+        if problems:
+            raise ValueError("\n  ".join(problems))
         return self
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import time
@@ -16,6 +17,9 @@ from sqlalchemy import text
 from infra.processes import ManagedProcess, streams_worker
 
 ROOT = Path(__file__).resolve().parent.parent
+# Outside development the default signing secret is refused (infra/settings.py): every Settings the tests build,
+# and every process they start, signs tokens with this run's random one.
+os.environ.setdefault("GREENLANE_SECRET_KEY", secrets.token_urlsafe(32))
 TEST_DB = os.environ.get("GREENLANE_TEST_DATABASE_URL",
                          "postgresql+psycopg://greenlane:greenlane@127.0.0.1:55432/greenlane_test")
 
@@ -51,7 +55,8 @@ def settings(servers: None, run_id: str, tmp_path_factory: pytest.TempPathFactor
 
     return Settings(environment="test", database_url=TEST_DB, topic_prefix=f"test-{run_id}", topic_partitions=4,
                     streams_app_id=f"greenlane-test-{run_id}", streams_web_port=free_port(),
-                    streams_data_dir=tmp_path_factory.mktemp("streams"))
+                    streams_data_dir=tmp_path_factory.mktemp("streams"),
+                    secret_key=os.environ["GREENLANE_SECRET_KEY"])
 
 
 def database_of_its_own(name: str) -> str:

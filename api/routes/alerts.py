@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from api.auth import PrincipalDep
+from api.auth import OfficialDep
 from api.deps import ContainerDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -21,7 +21,7 @@ KEEPALIVE_S = 15.0
 
 
 @router.get("/prices")
-def price_alerts(container: ContainerDep, principal: PrincipalDep,
+def price_alerts(container: ContainerDep, principal: OfficialDep,
                  status: Literal["open", "resolved"] | None = None) -> list[dict[str, Any]]:
     """Price reports above the reference price by the configured margin, grouped by district and item."""
     return [a for a in container.views.price_alerts(status)
@@ -30,7 +30,7 @@ def price_alerts(container: ContainerDep, principal: PrincipalDep,
 
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def alert_stream(request: Request, container: ContainerDep, principal: PrincipalDep) -> StreamingResponse:
+async def alert_stream(request: Request, container: ContainerDep, principal: OfficialDep) -> StreamingResponse:
     """`event: shortage` for every open alert at once, then for each alert opened, changed or resolved.
     Browsers pass the token as `?token=` (EventSource cannot set headers)."""
 

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.auth import PrincipalDep
+from api.auth import OfficialDep
 from api.deps import ContainerDep
 from api.responses import json_response, json_response_text, json_text
-from services.domain.access import Role
+from services.domain.access import Forbidden, Role
 from services.rollup import province_row
 
 router = APIRouter(prefix="/api/v1", tags=["coverage"])
@@ -21,7 +21,7 @@ Level = Literal["zone", "zone-part", "commune", "district"]
 
 
 @router.get("/coverage")
-def get_coverage(container: ContainerDep, principal: PrincipalDep, level: Level | None = None,
+def get_coverage(container: ContainerDep, principal: OfficialDep, level: Level | None = None,
                  area_id: Annotated[str | None, Query(max_length=80)] = None,
                  district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
                  zone_id: Annotated[str | None, Query(max_length=64)] = None) -> Response:
@@ -32,13 +32,15 @@ def get_coverage(container: ContainerDep, principal: PrincipalDep, level: Level 
 
 def _coverage(container: Any, principal: Any, level: str | None, area_id: str | None = None,
               district_code: str | None = None, zone_id: str | None = None) -> list[dict[str, Any]]:
+    if district_code is not None:  # asked by name: refused outside the scope, as /zones and /plans are
+        principal.require_district(district_code, container.admin)
     rows = container.projections.coverage_rows(level=level, area_id=area_id, district_code=district_code,
                                                zone_id=zone_id)
     return [r for r in rows if principal.may_see_district(r["district_code"], container.admin)]
 
 
 @router.get("/rollup")
-def get_rollup(container: ContainerDep, principal: PrincipalDep,
+def get_rollup(container: ContainerDep, principal: OfficialDep,
                province_code: Annotated[str, Query(pattern=r"^\d{2}$")] = "79",
                missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> Response:
     """The province, then every district and commune, with coverage and a flag when a unit has not reported
@@ -46,9 +48,15 @@ def get_rollup(container: ContainerDep, principal: PrincipalDep,
     # Missing-report flags are evaluated at the start of the current minute, so an answer can be reused until the
     # coverage rows change or the minute turns.
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    _require_province(principal, province_code)
     key = (province_code, missing_after_hours, minute, principal.role, principal.scope)
     return json_response_text(container.views.rollup_cached(key, lambda: json_text(
         _rollup(container, principal, province_code, missing_after_hours, minute))))
+
+
+def _require_province(principal: Any, province_code: str) -> None:
+    if principal.role is Role.COORDINATOR and province_code != principal.scope:
+        raise Forbidden(f"a coordinator token for {principal.scope} cannot read province {province_code}")
 
 
 def _rollup(container: Any, principal: Any, province_code: str, missing_after_hours: float,
@@ -64,14 +72,14 @@ def _rollup(container: Any, principal: Any, province_code: str, missing_after_ho
 
 
 @router.get("/alerts/shortages")
-def get_shortage_alerts(container: ContainerDep, principal: PrincipalDep) -> Response:
+def get_shortage_alerts(container: ContainerDep, principal: OfficialDep) -> Response:
     """Open shortage alerts, the fewest days of supply first (officials see those touching their district)."""
     return json_response([a for a in container.projections.open_shortage_alerts()
                           if any(principal.may_see_district(d, container.admin) for d in a["district_codes"])])
 
 
 @router.get("/coverage.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def coverage_csv(container: ContainerDep, principal: PrincipalDep, level: Level | None = None,
+def coverage_csv(container: ContainerDep, principal: OfficialDep, level: Level | None = None,
                  district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None) -> Response:
     """The same rows as /coverage, one line per area and item (need, stock, on the way, days of supply)."""
     rows = _coverage(container, principal, level, district_code=district_code)
@@ -84,9 +92,10 @@ def coverage_csv(container: ContainerDep, principal: PrincipalDep, level: Level 
 
 
 @router.get("/rollup.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def rollup_csv(container: ContainerDep, principal: PrincipalDep,
+def rollup_csv(container: ContainerDep, principal: OfficialDep,
                province_code: Annotated[str, Query(pattern=r"^\d{2}$")] = "79",
                missing_after_hours: Annotated[float, Query(gt=0, le=720)] = 24.0) -> Response:
+    _require_province(principal, province_code)
     rows = _rollup(container, principal, province_code, missing_after_hours)
     lines = [(r["level"], r["code"], r["name"], r["parent_code"], r["households"] or 0, r["people"] or 0,
               "" if r["min_days_of_supply"] is None else r["min_days_of_supply"], r["last_report_at"] or "",

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.auth import PrincipalDep
+from api.auth import OfficialDep, PrincipalDep
 from api.deps import ContainerDep
 from api.schemas import PointIn
+from services.domain.access import Role
 from services.domain.events import PriceReported, ProduceOffered, SalesPointRegistered, StockReported
 from services.domain.geo import Point
 from services.domain.places import SalesPointKind, SalesPointStatus
@@ -101,7 +102,8 @@ def register_sales_point(body: SalesPointIn, container: ContainerDep, principal:
 def report_stock(body: StockIn, container: ContainerDep, principal: PrincipalDep,
                  idempotency_key: IdempotencyKey = None) -> Accepted:
     """A sales point in the register reports its stock (a snapshot, or a delta) and whether it is open; 404 for a
-    point that is not registered."""
+    point that is not registered. Officials of its district may report for it; commune officials report demand."""
+    principal.require_role(Role.SALES_POINT, Role.COORDINATOR, Role.DISTRICT)
     district = container.admin.district_of(body.commune_code) or ""
     try:
         event = container.reports.stock(StockReported(
@@ -155,6 +157,8 @@ def offer_produce(body: ProduceIn, container: ContainerDep, principal: Principal
 
 
 @router.get("/produce")
-def list_produce(container: ContainerDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    """Offers still available, with the truck and time of the planned pickup when a plan carries them."""
-    return container.views.produce_offers(datetime.now(UTC))
+def list_produce(container: ContainerDep, principal: OfficialDep) -> list[dict[str, Any]]:
+    """Offers still available, with the truck and time of the planned pickup when a plan carries them (officials
+    see their district's)."""
+    return [o for o in container.views.produce_offers(datetime.now(UTC))
+            if principal.may_see_district(o["district_code"], container.admin)]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from api.auth import PrincipalDep
+from api.auth import OfficialDep, PrincipalDep
 from api.deps import ContainerDep
 from services.adapters.plans import PlanConflict, PlanNotFound
 from services.adapters.views import routes_by_vehicle
@@ -30,20 +30,20 @@ class PlanRequest(BaseModel):
 
 
 @router.get("/today")
-def plans_today(container: ContainerDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+def plans_today(container: ContainerDep, principal: OfficialDep) -> list[dict[str, Any]]:
     """Each district's plan for today (the approved one, else the newest proposal) with routes per vehicle."""
     plans = container.views.plans_of_day(datetime.now(LOCAL).date())
     return [p for p in plans if principal.may_see_district(p["district_code"], container.admin)]
 
 
 @router.get("")
-def plan_history(container: ContainerDep, principal: PrincipalDep, district_code: District) -> list[dict[str, Any]]:
+def plan_history(container: ContainerDep, principal: OfficialDep, district_code: District) -> list[dict[str, Any]]:
     principal.require_district(district_code, container.admin)
     return container.plan_store.history(district_code)
 
 
 @router.get("/latest")
-def latest_plan(container: ContainerDep, principal: PrincipalDep, district_code: District) -> dict[str, Any]:
+def latest_plan(container: ContainerDep, principal: OfficialDep, district_code: District) -> dict[str, Any]:
     principal.require_district(district_code, container.admin)
     plan = container.plan_store.latest(district_code)
     if plan is None:
@@ -52,7 +52,7 @@ def latest_plan(container: ContainerDep, principal: PrincipalDep, district_code:
 
 
 @router.get("/{plan_id}")
-def get_plan(plan_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
+def get_plan(plan_id: str, container: ContainerDep, principal: OfficialDep) -> dict[str, Any]:
     """A plan: allocation with shortfall reasons, routes per vehicle, and every unserved order with its reason."""
     plan = container.plan_store.get(plan_id)
     if plan is None:

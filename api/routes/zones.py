@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from api.auth import PrincipalDep
+from api.auth import OfficialDep, PrincipalDep
 from api.deps import ContainerDep
 from services.domain.access import Role
 from services.domain.zones import RiskLevel
@@ -44,18 +44,21 @@ class ZoneChanged(BaseModel):
 
 @router.get("/districts", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
 def districts(container: ContainerDep, principal: PrincipalDep) -> Response:
-    """The province's districts as GeoJSON (simplified), the base layer of the map."""
+    """The province's districts as GeoJSON (simplified), the base layer of the map: public reference data, for any
+    token."""
     return Response(container.views.districts_geojson(), media_type=GEOJSON)
 
 
 @router.get("/zones", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-def zones(container: ContainerDep, principal: PrincipalDep,
+def zones(container: ContainerDep, principal: OfficialDep,
           district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None) -> Response:
     """Active zones as a FeatureCollection with households and live days of supply per item."""
     own = principal.district_of_scope(container.admin)
     if own is not None:
         principal.require_district(district_code or own, container.admin)
         district_code = own
+    elif district_code is not None:
+        principal.require_district(district_code, container.admin)
     return Response(container.views.zones_geojson(district_code), media_type=GEOJSON)
 
 
@@ -86,6 +89,10 @@ def lift_zone(zone_id: str, container: ContainerDep, principal: PrincipalDep) ->
 
 
 @router.get("/places")
-def places(container: ContainerDep, principal: PrincipalDep) -> dict[str, list[dict[str, Any]]]:
-    """Sales points, depots and checkpoints, for the map."""
-    return container.views.places()
+def places(container: ContainerDep, principal: OfficialDep) -> dict[str, list[dict[str, Any]]]:
+    """Sales points, depots and checkpoints, for the map. District and commune officials see their district's sales
+    points (with their contacts); depots and checkpoints serve trucks of every district, so all officials see them."""
+    found = container.views.places()
+    found["sales_points"] = [p for p in found["sales_points"] if principal.may_see_district(
+        container.admin.district_of(p["commune_code"]) or "", container.admin)]
+    return found
