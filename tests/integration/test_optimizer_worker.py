@@ -1,5 +1,6 @@
 """The optimizer worker on the real servers: a plan request in, a stored plan out, traced to its snapshot."""
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -149,7 +150,8 @@ def test_two_optimizer_workers_split_the_districts(container, own, run_id, tmp_p
     def assignments() -> list[set[int]]:
         out = []
         for log in logs:
-            lines = [line for line in log.read_text().splitlines() if "partitions assigned" in line]
+            lines = [json.loads(line)["message"] for line in log.read_text().splitlines()  # JSON lines (infra/logs.py)
+                     if "partitions assigned" in line]
             out.append({int(p) for p in lines[-1].rsplit("[", 1)[1].rstrip("]").split(",") if p.strip()}
                        if lines else set())
         return out
