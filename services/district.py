@@ -81,7 +81,11 @@ class DistrictProcessor:
         for code in _item_codes(event):
             self.items.get(code)
         zone = event.report.zone_id if isinstance(event, DemandSubmitted) else getattr(event, "zone_id", None)
-        if zone is not None and not self.zones.is_active(zone):
+        # A zone declared at some time is a known reference, even if lifted since: the entry then counts where
+        # it lies (ZoneIndex.zone_of). Refusing lifted zones made the outcome depend on when the event was read:
+        # a rebuild from the topics, which knows every lift before it folds the first event, dead-lettered
+        # demand and drops the live worker had accepted while their zone was active.
+        if zone is not None and self.zones.district_of(zone) is None:
             raise UnknownReference("zone_id", zone)
 
     def fold(self, table: ledger.Table, event: Event, topic: str, partition: int, offset: int) -> list[Outgoing]:

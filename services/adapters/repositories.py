@@ -22,6 +22,9 @@ from .geometry import multipolygon_from_db, multipolygon_to_db, point_from_db, p
 
 
 def _upsert(table: Table, rows: list[dict[str, Any]], keys: list[str]) -> Any:
+    # One row per key, the last one given: PostgreSQL refuses to update a row twice in one statement, and a batch
+    # may name a row twice (a registration published twice, or changed): the sink retried such a batch for ever.
+    rows = list({tuple(row[k] for k in keys): row for row in rows}.values())
     stmt = insert(table).values(rows)
     return stmt.on_conflict_do_update(index_elements=keys,
                                       set_={c: stmt.excluded[c] for c in rows[0] if c not in keys})

@@ -8,7 +8,11 @@ marker last, so a surviving marker means every write before it survived too.
 - a sales point has one entry; snapshots replace its stock, deltas add to it; each entry remembers the last
   offset applied per source topic (replays) and a marker per event id catches duplicates published twice;
 - a delivery has one entry that moves planned → delivered or failed, and a confirmed drop adds to the
-  sales point it was for.
+  sales point it was for, unless that point's last snapshot was taken after the drop (it already counts it).
+
+Stock reports and deliveries arrive on two topics, read in no fixed order between them (a rebuild reads each
+topic's backlog in its own order), so a point's stock never depends on which of a snapshot and a drop was read
+first: only on their times (`occurred_at`).
 
 Events are folded in batches through a `Batch`, which sends each key touched to the changelog once per batch, in
 an order that keeps the rule above (entries, then deliveries, then markers; see `Batch.writes`).
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from .demand import DemandReport
@@ -60,6 +65,8 @@ class PointEntry:
     stock: dict[str, float]
     at: str
     offsets: dict[str, int] = field(default_factory=dict)
+    snapshot_at: str = ""  # when its last snapshot was taken ("" none yet)
+    drops: dict[str, list[Any]] = field(default_factory=dict)  # delivery key → [at, goods] dropped after it
 
     @property
     def open(self) -> bool:
@@ -138,13 +145,23 @@ def fold_stock(table: Table, event: StockReported, topic: str, offset: int, part
     if before is not None and before.offsets.get(topic, -1) >= offset:
         table[SEEN + event.event_id] = offset  # applied before a crash; only the marker was lost
         return []
-    stock = dict(before.stock) if before is not None and event.is_delta else {}
+    at = event.occurred_at.isoformat()
+    drops = dict(before.drops) if before is not None else {}
+    snapshot_at = before.snapshot_at if before is not None else ""
+    if event.is_delta:
+        stock = dict(before.stock) if before is not None else {}
+    else:  # what the point holds now, plus the drops confirmed after it was counted (read before it or not)
+        drops, snapshot_at = {key: drop for key, drop in drops.items() if _time(drop[0]) > _time(at)}, at
+        stock = {}
+        for _, goods in drops.values():
+            _add(stock, goods)
     for code, quantity in event.quantities.items():
         stock[code] = round(max(0.0, stock.get(code, 0.0) + quantity), 6)
     offsets = {**(before.offsets if before else {}), topic: offset}
     after = PointEntry(partition=partition, point_id=event.point_id, commune=event.commune_code,
                        district=event.district_code, lon=event.location.lon, lat=event.location.lat,
-                       status=event.status.value, stock=stock, at=event.occurred_at.isoformat(), offsets=offsets)
+                       status=event.status.value, stock=stock, at=at, offsets=offsets, snapshot_at=snapshot_at,
+                       drops=drops)
     table[key] = asdict(after)
     table[SEEN + event.event_id] = offset
     return [Change(before, after)]
@@ -177,25 +194,38 @@ def fold_delivery_confirmed(table: Table, event: DeliveryConfirmed, topic: str, 
     changes: list[Change] = []
     delivered = {} if event.failed_reason else {k: v for k, v in event.quantities.items() if v > 0}
     point_id = event.point_id or before.point_id
-    if point_id is not None and POINT + point_id not in table:
-        point_id = None  # a point this partition does not know: the goods count as stock of the area
+    at = event.occurred_at.isoformat()
     if delivered and point_id:
-        # The sales point first: if the delivery's new state survives a crash, so does this.
-        point_before = PointEntry(**table[POINT + point_id])
-        if point_before.offsets.get(topic, -1) < offset:
-            stock = dict(point_before.stock)
-            for code, quantity in delivered.items():
-                stock[code] = round(stock.get(code, 0.0) + quantity, 6)
-            point_after = PointEntry(**{**asdict(point_before), "stock": stock,
-                                        "offsets": {**point_before.offsets, topic: offset}})
+        # The sales point first: if the delivery's new state survives a crash, so does this. A point not reported
+        # yet gets an entry where the goods were dropped (its first snapshot says where it is and what is left).
+        stored_point = table.get(POINT + point_id)
+        point_before = PointEntry(**stored_point) if stored_point is not None else None
+        base = point_before or PointEntry(partition=before.partition, point_id=point_id, commune=before.commune,
+                                          district=before.district, lon=before.lon, lat=before.lat,
+                                          status=SalesPointStatus.OPEN.value, stock={}, at="")
+        if base.offsets.get(topic, -1) < offset and _time(at) >= _time(base.snapshot_at):
+            stock = dict(base.stock)
+            _add(stock, delivered)
+            point_after = PointEntry(**{**asdict(base), "stock": stock, "offsets": {**base.offsets, topic: offset},
+                                        "drops": {**base.drops, key: [at, delivered]}})
             table[POINT + point_id] = asdict(point_after)
             changes.append(Change(point_before, point_after))
     after = DeliveryEntry(**{**asdict(before), "status": "failed" if event.failed_reason else "delivered",
                              "delivered": delivered, "reason": event.failed_reason, "point_id": point_id,
-                             "at": event.occurred_at.isoformat()})
+                             "at": at})
     table[key] = asdict(after)
     changes.append(Change(before, after))
     return changes
+
+
+def _time(at: str) -> datetime:
+    """An entry's time, comparable whatever its UTC offset ("": before everything)."""
+    return datetime.fromisoformat(at) if at else datetime.min.replace(tzinfo=UTC)
+
+
+def _add(stock: dict[str, float], goods: dict[str, float]) -> None:
+    for code, quantity in goods.items():
+        stock[code] = round(stock.get(code, 0.0) + quantity, 6)
 
 
 class Batch(MutableMapping[str, Any]):
