@@ -230,6 +230,7 @@ class Target:
     body: str | None = None
     token: str | None = None
     changes_every_ms: int | None = None  # rewrite a zone's coverage row this often during the run
+    rate_per_s: float | None = None  # at most this many requests per second in all (hey -q is per connection)
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -243,6 +244,8 @@ def hey_command(hey: str, base: str, target: Target, requests: int) -> list[str]
         command += ["-H", f"Authorization: Bearer {target.token}"]
     if target.body is not None:
         command += ["-T", "application/json", "-d", target.body]
+    if target.rate_per_s:
+        command += ["-q", f"{target.rate_per_s / target.concurrency:.3f}"]
     return [*command, base + target.path]
 
 
