@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from api import errors
+from api import errors, unavailable
 from api.deps import ContainerDep
 from api.limits import MAX_JSON_BYTES, BodyLimit
 from api.metrics import ApiMetrics
@@ -38,6 +38,7 @@ def create_app(container: Container, limits: Limits | None = None) -> FastAPI:
     app.state.container = container
     app.state.limits = RateLimits(limits or Limits())
     errors.install(app)
+    unavailable.install(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, unlimited=("/api/v1/demand/csv",))
     ApiMetrics().install(app)
     app.include_router(demand.router)

@@ -106,6 +106,7 @@ class PlanWorker:
         if self.store.exists(plan_id):  # a redelivered request: planned before the offset was committed
             self.metrics.handled.labels("stored_before").inc()
             return plan_id
+        log.info("planning district %s for request %s", district, event_id)
         for _ in range(MAX_SAVE_ATTEMPTS):
             now = self.clock()
             snapshot = self.store.snapshot(district, now, self._offsets(request))

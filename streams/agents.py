@@ -58,6 +58,9 @@ _out_topics: dict[str, faust.TopicT] = {}
 # District events are folded in batches of up to BATCH_MAX, or what arrived within BATCH_WITHIN_S.
 BATCH_MAX, BATCH_WITHIN_S = 1000, 0.02
 BACKLOG_S = 1.0
+# At most this long between flushes, however long the last one took: a flush that waited 30 s for PostGIS to come
+# back is no measure of the work, and three times that kept the recovered picture stale for 100 s (fault tests).
+MAX_FLUSH_WAIT_S = 2.0
 
 
 class _NewestFolded:
@@ -195,7 +198,7 @@ async def flush_coverage() -> None:
             await _flush_once()
         took = loop.time() - started
         backlog = time.time() - _NewestFolded.produced_at > BACKLOG_S
-        await asyncio.sleep(max(interval - took, 3 * took if backlog else 0.0))
+        await asyncio.sleep(max(interval - took, min(3 * took, MAX_FLUSH_WAIT_S) if backlog else 0.0))
 
 
 async def _flush_once() -> None:
