@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install up down status lint unit integration test demo demo-quick bench bench-streams bench-routing bench-plan bench-api clean-data
+.PHONY: help install up down status lint unit integration test-faults test demo demo-quick bench bench-streams bench-routing bench-plan bench-api clean-data
 
 help:
 	@echo "make demo   - the city lockdown scenario through the whole system under Greenlane and both baselines,"
 	@echo "              then its report; the dashboard of the Greenlane run stays up (Ctrl-C stops it)"
 	@echo "make demo-quick - one planning round on generated demand (about a minute)"
-	@echo "make test   - lint, type-check, unit and integration tests on the real servers"
+	@echo "make test   - lint, type-check, unit, integration and fault tests on the real servers"
+	@echo "make test-faults - faults while events flow, load and replay only"
 	@echo "make up | down | status - the local Kafka and PostGIS servers"
 	@echo "make bench  - benchmarks: bench-streams (stream throughput, latency), bench-plan (city-scale plan), bench-routing (vs best-known, PyVRP, VROOM)"
 
@@ -43,7 +44,12 @@ unit: $(STAMP)
 integration: $(STAMP) up
 	$(BIN)/pytest -q tests/integration tests/e2e
 
-test: lint unit integration
+# Faults while events flow, load and replay (issue 7): the fault tests start a Kafka and a PostGIS of their own
+# (.local/faults, ports 29192/25532) and stop them at the end, since they stop and restart them.
+test-faults: $(STAMP) up
+	$(BIN)/pytest -q tests/faults
+
+test: lint unit integration test-faults
 
 # The main job: two simulated weeks of Hồ Chí Minh City (scenarios/city.json) under each policy, Greenlane last so
 # its API and dashboard keep running; about an hour at the default speed (a simulated day in 10 s of wall time,
