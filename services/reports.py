@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from .adapters import tables as t
 from .domain.access import Principal, Role
 from .domain.admin import AdminCatalogue
-from .domain.errors import UnknownReference
+from .domain.errors import InvalidValue, UnknownReference
 from .domain.events import DeliveryConfirmed, PriceReported, ProduceOffered, SalesPointRegistered, StockReported
 from .domain.items import Catalogue
 from .ports import EventPublisher
@@ -57,10 +57,16 @@ class Reports:
         return self._publish(self.topics.places, event)
 
     def stock(self, event: StockReported, principal: Principal) -> StockReported:
+        """A point reports for itself, or its district's officials for it: the scope is where the point is
+        registered, so no report can move a point's stock into another commune or district."""
         self._district_of(event.commune_code)
         principal.require_point(event.point_id, event.district_code, self.admin)
-        if self._registered_commune(event.point_id) is None:
+        registered = self._registered_commune(event.point_id)
+        if registered is None:
             raise SalesPointNotFound(f"unknown sales point {event.point_id!r}: register it before it reports stock")
+        if registered != event.commune_code:
+            raise InvalidValue("commune_code", f"sales point {event.point_id} is registered in commune {registered}, "
+                                               f"not {event.commune_code}")
         self._items(event.quantities)
         return self._publish(self.topics.stock, event)
 

@@ -51,6 +51,10 @@ def test_a_registered_sales_point_reports_stock_for_itself_only(client, containe
     assert row["stock"]["rice"] >= 120
     other = client.post("/api/v1/stock", json={**body, "point_id": "someone-else"}, headers=own)
     assert other.status_code == 403
+    moved = client.post("/api/v1/stock", json={**body, "commune_code": "26734"}, headers=own)  # not its ward
+    assert moved.status_code == 422 and moved.json()["detail"][0]["loc"][-1] == "commune_code"
+    elsewhere = as_(container, Role.DISTRICT, "761")  # Quận 12's official naming one of its wards
+    assert client.post("/api/v1/stock", json={**body, "commune_code": "26764"}, headers=elsewhere).status_code == 422
     unknown = client.post("/api/v1/stock", json={**body, "quantities": {"gold": 1}}, headers=own)
     assert unknown.status_code == 422 and "gold" in unknown.text
 
