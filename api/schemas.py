@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.domain.demand import VulnerableGroup
+
+
+def _storable(value: str) -> str:
+    """PostgreSQL text holds neither NUL characters nor lone surrogates (which UTF-8 cannot encode): refused here,
+    naming the field, rather than failing deep in a query or on Kafka as a 500."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (U+0000) characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
 
 
 class PointIn(BaseModel):
@@ -13,7 +30,7 @@ class PointIn(BaseModel):
 
 
 class ItemNeedIn(BaseModel):
-    item_code: str = Field(min_length=1, max_length=40)
+    item_code: Text = Field(min_length=1, max_length=40)
     quantity_per_day: float = Field(gt=0, le=1_000_000)
 
 
@@ -21,7 +38,7 @@ class DemandBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     commune_code: str = Field(pattern=r"^\d{5}$", description="official GSO commune/ward code")
-    zone_id: str | None = Field(default=None, min_length=1, max_length=64)
+    zone_id: Text | None = Field(default=None, min_length=1, max_length=64)
     location: PointIn | None = None
     households: int = Field(ge=0, le=200_000)
     people: int = Field(ge=0, le=1_000_000)
@@ -33,7 +50,7 @@ class DemandBase(BaseModel):
 
 
 class DemandCreate(DemandBase):
-    event_id: str | None = Field(default=None, min_length=1, max_length=128,
+    event_id: Text | None = Field(default=None, min_length=1, max_length=128,
                                  description="stable id chosen by the sender; or send an Idempotency-Key header")
     occurred_at: AwareDatetime | None = None
 

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 REPLAYS_SUFFIX = "dead-letter-replays"
 READ_TIMEOUT_S = 30.0
+# kafka-python refuses network frames over 1,000,000 bytes by default, less than one record near the broker's 1 MB
+# limit (a dead letter keeps up to 600 kB of the original, 800 kB in base64): room for a whole fetch.
+DLQ_FRAME_BYTES = 64 * 1024 * 1024
 REASON_WIDTH = 48
 
 
@@ -205,6 +208,9 @@ def plan_replay(selected: Iterable[DeadLetter], replays: Replays, *, again: bool
             plan.skipped.append((dead, "no source topic in the record"))
         elif dead.original is None:
             plan.skipped.append((dead, "no original value to replay"))
+        elif dead.record.get("original_truncated"):
+            plan.skipped.append((dead, f"the record keeps only the start of the original "
+                                       f"({dead.record.get('original_size')} bytes); it is whole at {dead.source}"))
         elif dead.position in replays and not again:
             times = len(replays[dead.position])
             last = replays[dead.position][-1].get("replayed_at", "?")
@@ -292,7 +298,8 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = READ_TIMEOUT_S) ->
 
     wait_for_broker(bootstrap, timeout_s)
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             allow_auto_create_topics=False, request_timeout_ms=int(timeout_s * 1000) + 1000,
+                             allow_auto_create_topics=False, receive_message_max_bytes=DLQ_FRAME_BYTES,
+                             request_timeout_ms=int(timeout_s * 1000) + 1000,
                              client_id="greenlane-dlq")
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]

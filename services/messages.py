@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -17,6 +18,15 @@ from .domain.errors import DomainError, InvalidValue, UnknownReference
 from .domain.geo import MultiPolygon
 
 MAX_MESSAGE_BYTES = 1_000_000
+# Text and numbers the projections can hold, by field name (the columns of services/adapters/tables.py, the limits of
+# api/schemas.py): a longer id or a count beyond them failed the projection's write again and again, and the topic
+# stalled behind it. Any other text is held to DEFAULT_TEXT.
+TEXT_LIMITS = {"event_id": 128, "zone_id": 64, "point_id": 64, "vehicle_id": 64, "plan_id": 160, "stop_id": 200,
+               "commune_code": 8, "district_code": 8, "item_code": 40, "product": 120, "name": 200, "contact": 200,
+               "place": 200, "failed_reason": 300}
+DEFAULT_TEXT = 300
+INT_LIMITS = {"households": 200_000, "people": 1_000_000}
+MAX_INT = 2**31 - 1  # PostgreSQL integer
 
 EVENT_TYPES: dict[str, type[events.Event]] = {
     cls.event_type: cls
@@ -167,7 +177,7 @@ def _scalar(tp: Any, value: Any, path: str) -> Any:
     if tp is str:
         if not isinstance(value, str):
             raise MessageError(path, "must be a string")
-        return value
+        return _storable(value, path)
     if tp is Any:
         return value
     if isinstance(tp, type) and issubclass(tp, Enum):
@@ -193,16 +203,31 @@ def _scalar(tp: Any, value: Any, path: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise MessageError(path, "must be an integer")
+        limit = INT_LIMITS.get(path.rsplit(".", 1)[-1], MAX_INT)
+        if abs(value) > limit:
+            raise MessageError(path, f"{value} is beyond {limit}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            raise MessageError(path, "must be a number")
+        # NaN and ±Infinity (which json.loads accepts) would fail PostgreSQL's JSON columns over and over.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise MessageError(path, "must be a finite number")
         return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise MessageError(path, "must be a string")
-        return value
     raise MessageError(path, f"unsupported type {tp!r}")
+
+
+def _storable(value: str, path: str) -> str:
+    """Text PostgreSQL can hold: a NUL character (or a lone surrogate, which UTF-8 cannot encode) would fail the
+    projection's write again and again, holding up the topic behind it."""
+    limit = TEXT_LIMITS.get(path.rsplit(".", 1)[-1], DEFAULT_TEXT)
+    if len(value) > limit:
+        raise MessageError(path, f"longer than {limit} characters")
+    if "\x00" in value:
+        raise MessageError(path, "must not contain NUL (U+0000) characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise MessageError(path, "must be valid Unicode text (no lone surrogates)") from None
+    return value
 
 
 def _checked(build: typing.Callable[[], Any], path: str) -> Any:

@@ -257,9 +257,14 @@ def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None]
             for event in batch:
                 try:
                     decoded = _decode_for(event.message) if one_kind else decode(event.message.value)
+                    if one_kind:  # an input topic: what it names must exist, as in the district agent
+                        await _check(decoded)
                 except MessageError as exc:
                     if dead_letters:
                         await dead_letter(event.message, exc.field, exc.reason)
+                    continue
+                except (UnknownReference, InvalidValue) as exc:
+                    await dead_letter(event.message, exc.field, str(exc))
                     continue
                 if isinstance(decoded, kind):
                     rows.append(decoded)
@@ -285,6 +290,9 @@ async def project_zones(stream: faust.StreamT[bytes]) -> None:
         metrics.took_one("zones", event.message)
         try:
             change = _decode_for(event.message)
+            district = getattr(change, "district_code", "")
+            if container.admin.province_of(district) is None:  # a zone of no district would be planned by none
+                raise UnknownReference("district_code", district)
             await _until_stored(lambda changes: project_zone_event(changes[0], container.zones), [change])
         except MessageError as exc:
             await dead_letter(event.message, exc.field, exc.reason)

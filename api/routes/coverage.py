@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response
 from api.auth import OfficialDep
 from api.deps import ContainerDep
 from api.responses import json_response, json_response_text, json_text
+from api.schemas import Text
 from services.domain.access import Forbidden, Role
 from services.rollup import province_row
 
@@ -22,9 +23,9 @@ Level = Literal["zone", "zone-part", "commune", "district"]
 
 @router.get("/coverage")
 def get_coverage(container: ContainerDep, principal: OfficialDep, level: Level | None = None,
-                 area_id: Annotated[str | None, Query(max_length=80)] = None,
+                 area_id: Annotated[Text | None, Query(max_length=80)] = None,
                  district_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
-                 zone_id: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+                 zone_id: Annotated[Text | None, Query(max_length=64)] = None) -> Response:
     """Need, stock, goods on the way and days of supply per area, from the streams' projection (district and
     commune officials see their own district)."""
     return json_response(_coverage(container, principal, level, area_id, district_code, zone_id))

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.auth import OfficialDep, PrincipalDep
 from api.deps import ContainerDep
-from api.schemas import PointIn
+from api.schemas import PointIn, Text
 from services.domain.access import Role
 from services.domain.events import PriceReported, ProduceOffered, SalesPointRegistered, StockReported
 from services.domain.geo import Point
@@ -30,23 +30,23 @@ class Accepted(BaseModel):
 
 
 class StockIn(BaseModel):
-    point_id: str = Field(min_length=1, max_length=64)
+    point_id: Text = Field(min_length=1, max_length=64)
     commune_code: str = Field(pattern=r"^\d{5}$")
     location: PointIn
     kind: SalesPointKind = SalesPointKind.SUPERMARKET
     status: SalesPointStatus = SalesPointStatus.OPEN
-    quantities: dict[str, Annotated[float, Field(ge=0, le=10_000_000)]] = Field(max_length=50)
+    quantities: dict[Text, Annotated[float, Field(ge=0, le=10_000_000)]] = Field(max_length=50)
     is_delta: bool = Field(default=False, description="true: quantities add to the last report; false: a snapshot")
     occurred_at: AwareDatetime | None = None
 
 
 class DeliveryIn(BaseModel):
-    plan_id: str = Field(min_length=1, max_length=160)
-    stop_id: str = Field(min_length=1, max_length=200)
-    quantities: dict[str, Annotated[float, Field(ge=0, le=10_000_000)]] = Field(default_factory=dict, max_length=50)
-    failed_reason: str | None = Field(default=None, min_length=1, max_length=300)
+    plan_id: Text = Field(min_length=1, max_length=160)
+    stop_id: Text = Field(min_length=1, max_length=200)
+    quantities: dict[Text, Annotated[float, Field(ge=0, le=10_000_000)]] = Field(default_factory=dict, max_length=50)
+    failed_reason: Text | None = Field(default=None, min_length=1, max_length=300)
     occurred_at: AwareDatetime | None = None
-    point_id: str | None = Field(default=None, min_length=1, max_length=64,
+    point_id: Text | None = Field(default=None, min_length=1, max_length=64,
                                  description="the registered point of the plan's district the goods were handed to "
                                              "(a zone's distribution point); its next stock report counts what is "
                                              "left of them. Omitted: handed to the zone's team")
@@ -54,8 +54,8 @@ class DeliveryIn(BaseModel):
 
 class PriceIn(BaseModel):
     district_code: str = Field(pattern=r"^\d{3}$")
-    item_code: str = Field(min_length=1, max_length=40)
-    place: str = Field(min_length=1, max_length=200)
+    item_code: Text = Field(min_length=1, max_length=40)
+    place: Text = Field(min_length=1, max_length=200)
     price_vnd: int = Field(gt=0, lt=100_000_000)
     occurred_at: AwareDatetime | None = None
 
@@ -63,21 +63,21 @@ class PriceIn(BaseModel):
 class ProduceIn(BaseModel):
     commune_code: str = Field(pattern=r"^\d{5}$")
     location: PointIn
-    product: str = Field(min_length=1, max_length=120)
+    product: Text = Field(min_length=1, max_length=120)
     quantity_kg: float = Field(gt=0, le=1_000_000)
     available_until: AwareDatetime
-    contact: str = Field(default="", max_length=200)
+    contact: Text = Field(default="", max_length=200)
 
 
 class SalesPointIn(BaseModel):
-    point_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    point_id: Text = Field(min_length=1, max_length=64)
+    name: Text = Field(min_length=1, max_length=200)
     commune_code: str = Field(pattern=r"^\d{5}$")
     location: PointIn
     kind: SalesPointKind = SalesPointKind.SUPERMARKET
     opens: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time, HH:MM")
     closes: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    contact: str = Field(default="", max_length=200)
+    contact: Text = Field(default="", max_length=200)
 
 
 def _event_id(key: str | None) -> str:

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api.auth import OfficialDep, PrincipalDep
 from api.deps import ContainerDep
+from api.schemas import Text
 from services.adapters.plans import PlanConflict, PlanNotFound
 from services.adapters.views import routes_by_vehicle
 from services.domain.access import Role
@@ -22,11 +23,12 @@ from services.plan_approval import approve_plan
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 District = Annotated[str, Query(pattern=r"^\d{3}$")]
+PlanId = Annotated[Text, Path(max_length=160)]
 
 
 class PlanRequest(BaseModel):
     district_code: str = Field(pattern=r"^\d{3}$")
-    reason: str = Field(default="requested by a coordinator", max_length=200)
+    reason: Text = Field(default="requested by a coordinator", max_length=200)
 
 
 @router.get("/today")
@@ -52,7 +54,7 @@ def latest_plan(container: ContainerDep, principal: OfficialDep, district_code: 
 
 
 @router.get("/{plan_id}")
-def get_plan(plan_id: str, container: ContainerDep, principal: OfficialDep) -> dict[str, Any]:
+def get_plan(plan_id: PlanId, container: ContainerDep, principal: OfficialDep) -> dict[str, Any]:
     """A plan: allocation with shortfall reasons, routes per vehicle, and every unserved order with its reason."""
     plan = container.plan_store.get(plan_id)
     if plan is None:
@@ -62,7 +64,7 @@ def get_plan(plan_id: str, container: ContainerDep, principal: OfficialDep) -> d
 
 
 @router.post("/{plan_id}/approve")
-def approve(plan_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
+def approve(plan_id: PlanId, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
     """Approve a proposal; its drops go on their way (counted as goods on the way in the coverage picture)."""
     try:
         return approve_plan(plan_id, principal, container.plan_store, container.admin, container.publisher,

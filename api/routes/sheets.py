@@ -18,14 +18,15 @@ from fastapi.responses import HTMLResponse
 from api import sheets as render
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
+from api.schemas import Text
 from services.adapters.sheets import LOCAL, RouteSheet, SheetStore
 from services.bootstrap import Container
 from services.domain.access import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["route sheets"])
 
-PlanId = Annotated[str, Path(max_length=160)]
-VehicleId = Annotated[str, Path(max_length=64)]
+PlanId = Annotated[Text, Path(max_length=160)]
+VehicleId = Annotated[Text, Path(max_length=64)]
 # The page loads nothing from elsewhere; links to map sites leave without a referrer (the URL may hold a token).
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"

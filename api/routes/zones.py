@@ -6,26 +6,29 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import OfficialDep, PrincipalDep
 from api.deps import ContainerDep
+from api.schemas import Text
 from services.domain.access import Role
 from services.domain.zones import RiskLevel
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
 GEOJSON = "application/geo+json"
+ZoneId = Annotated[Text, Path(max_length=64)]
 
 
 class Geometry(BaseModel):
-    type: str = Field(description="Polygon or MultiPolygon, in lon/lat (WGS 84)")
+    type: Text = Field(description="Polygon or MultiPolygon, in lon/lat (WGS 84)")
     coordinates: list[Any]
 
 
 class ZoneDeclare(BaseModel):
-    zone_id: str | None = Field(default=None, description="lower-case letters, digits and dashes; generated if absent")
-    name: str = Field(min_length=1, max_length=200)
+    zone_id: Text | None = Field(default=None, max_length=64,
+                                 description="lower-case letters, digits and dashes; generated if absent")
+    name: Text = Field(min_length=1, max_length=200)
     risk_level: RiskLevel = Field(description="1 new normal · 2 low · 3 high · 4 very high (red: checkpoint only)")
     boundary: Geometry
 
@@ -72,7 +75,7 @@ def declare_zone(body: ZoneDeclare, container: ContainerDep, principal: Principa
 
 
 @router.put("/zones/{zone_id}", status_code=status.HTTP_202_ACCEPTED, response_model=ZoneChanged)
-def redraw_zone(zone_id: str, body: ZoneRedraw, container: ContainerDep, principal: PrincipalDep) -> ZoneChanged:
+def redraw_zone(zone_id: ZoneId, body: ZoneRedraw, container: ContainerDep, principal: PrincipalDep) -> ZoneChanged:
     """Narrow or widen a zone, or change its risk level: a new version."""
     principal.require_role(Role.COORDINATOR, Role.DISTRICT)
     principal.require_district(container.zone_commands.district_of(zone_id), container.admin)
@@ -81,7 +84,7 @@ def redraw_zone(zone_id: str, body: ZoneRedraw, container: ContainerDep, princip
 
 
 @router.post("/zones/{zone_id}/lift", status_code=status.HTTP_202_ACCEPTED, response_model=ZoneChanged)
-def lift_zone(zone_id: str, container: ContainerDep, principal: PrincipalDep) -> ZoneChanged:
+def lift_zone(zone_id: ZoneId, container: ContainerDep, principal: PrincipalDep) -> ZoneChanged:
     principal.require_role(Role.COORDINATOR, Role.DISTRICT)
     principal.require_district(container.zone_commands.district_of(zone_id), container.admin)
     event = container.zone_commands.lift(zone_id, datetime.now(UTC))

@@ -117,9 +117,10 @@ class KafkaPublisher:
         for future in futures:
             future.get(timeout=30)
 
-    def send_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        """Send bytes as they are (tools and tests that need malformed messages)."""
-        self._producer.send(topic, key=key, value=value).get(timeout=30)
+    def send_raw(self, topic: str, key: bytes | None, value: bytes | None) -> tuple[int, int]:
+        """Send bytes as they are (tools and tests that need malformed messages); returns (partition, offset)."""
+        sent = self._producer.send(topic, key=key, value=value).get(timeout=30)
+        return sent.partition, sent.offset
 
     def close(self) -> None:
         self._producer.close()
