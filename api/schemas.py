@@ -59,3 +59,14 @@ class DemandAccepted(BaseModel):
     event_id: str
     district_code: str
     status: str = "accepted"
+
+
+class RowRejected(BaseModel):
+    row: int = Field(description="the line of the CSV file the row starts on (the header is line 1)")
+    field: str
+    message: str
+
+
+class CsvUploadResult(BaseModel):
+    accepted: int
+    rejected: list[RowRejected]

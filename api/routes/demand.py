@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from api.auth import PrincipalDep
 from api.deps import ContainerDep
-from api.schemas import DemandAccepted, DemandCreate
+from api.schemas import CsvUploadResult, DemandAccepted, DemandCreate, RowRejected
 from services.domain.access import Forbidden, Role
 from services.domain.commands import SubmitDemand
 from services.domain.demand import DemandReport, ItemNeed, VulnerableGroup
@@ -52,40 +53,53 @@ def _report(body: DemandCreate) -> DemandReport:
 MAX_CSV_BYTES = 5_000_000
 CSV_BATCH = 500
 VULNERABLE_COLUMNS = [g.value for g in VulnerableGroup]
+CSV_COLUMNS = {"commune_code", "households", "people", "zone_id", "lon", "lat", "relief_bags", "event_id",
+               *VULNERABLE_COLUMNS}
+REQUIRED_COLUMNS = {"commune_code", "households", "people"}
 
 
-@router.post("/csv", status_code=status.HTTP_202_ACCEPTED,
+@router.post("/csv", status_code=status.HTTP_202_ACCEPTED, response_model=CsvUploadResult,
              openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def post_demand_csv(request: Request, container: ContainerDep, principal: PrincipalDep,
-                          idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> dict[str, Any]:
+                          idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> CsvUploadResult:
     """A CSV of households and needs, one submission per row (UTF-8, header row): commune_code, households, people,
     optional zone_id, lon, lat, relief_bags, event_id, and one column per vulnerable group. Good rows are accepted,
-    each bad row gets its error; with an Idempotency-Key, row n gets the id KEY:n, so an upload retried counts once.
-    At most 5 MB (413 beyond)."""
+    each bad row is named by its line and field. Row n (the line it starts on) gets the id KEY:n, KEY being the
+    Idempotency-Key or else a digest of the file: an upload retried, or the same file sent again, counts once.
+    The file is read whole (at most 5 MB, 413 beyond) before any row is published, so a broken file publishes
+    nothing."""
     principal.require_role(Role.COORDINATOR, Role.DISTRICT, Role.COMMUNE)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
-        raise HTTPException(413, detail=f"the upload is larger than {MAX_CSV_BYTES} bytes")
+    body = await _csv_body(request)
+    key = idempotency_key or f"csv-{hashlib.sha256(body).hexdigest()[:32]}"
+    text = _csv_text(body)
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        columns = next(rows, None)
+    except csv.Error as exc:
+        raise _invalid(["body", "header"], f"line 1: {exc}") from None
+    if columns is None:
+        raise _invalid(["body"], "the CSV is empty")
+    _check_header(columns)
     accepted, rejected, batch = 0, [], []
-    lines = _csv_lines(request)
-    header = await anext(lines, None)
-    if header is None:
-        raise HTTPException(422, detail=[{"loc": ["body"], "msg": "the CSV is empty", "type": "value_error"}])
-    columns = next(csv.reader([header]))
-    missing = {"commune_code", "households", "people"} - set(columns)
-    if missing:
-        raise HTTPException(422, detail=[{"loc": ["body", "header"], "type": "value_error",
-                                          "msg": f"missing columns: {', '.join(sorted(missing))}"}])
-    row_number = 1
-    async for line in lines:
-        row_number += 1
-        if not line.strip():
-            continue
-        values = dict(zip(columns, next(csv.reader([line])), strict=False))
+    seen: dict[tuple[str, ...], int] = {}
+    line = rows.line_num + 1  # the line the next row starts on
+    while True:
         try:
-            event = _row_event(values, row_number, idempotency_key, container, principal)
+            values = next(rows, None)
+        except csv.Error as exc:
+            rejected.append(RowRejected(row=line, field="row", message=str(exc)))
+            line = rows.line_num + 1
+            continue
+        if values is None:
+            break
+        row, line = line, rows.line_num + 1
+        if not any(v.strip() for v in values):
+            continue
+        try:
+            _no_duplicate(values, row, seen)
+            event = _row_event(columns, values, f"{key}:{row}", container, principal)
         except _RowError as exc:
-            rejected.append({"row": row_number, "field": exc.field, "message": exc.message})
+            rejected.append(RowRejected(row=row, field=exc.field, message=exc.message))
             continue
         batch.append((event.district_code, event))
         if len(batch) >= CSV_BATCH:
@@ -94,7 +108,7 @@ async def post_demand_csv(request: Request, container: ContainerDep, principal: 
     if batch:
         container.publisher.publish_many(container.topics.demand, batch)
         accepted += len(batch)
-    return {"accepted": accepted, "rejected": rejected}
+    return CsvUploadResult(accepted=accepted, rejected=rejected)
 
 
 class _RowError(Exception):
@@ -102,35 +116,76 @@ class _RowError(Exception):
         self.field, self.message = field, message
 
 
-async def _csv_lines(request: Request) -> AsyncIterator[str]:
-    """The body's lines as they arrive, refusing more than MAX_CSV_BYTES (413)."""
-    received, pending = 0, b""
+def _invalid(loc: list[str], message: str) -> HTTPException:
+    return HTTPException(422, detail=[{"loc": loc, "msg": message, "type": "value_error"}])
+
+
+async def _csv_body(request: Request) -> bytes:
+    """The whole upload, refusing more than MAX_CSV_BYTES (413) as soon as it is declared or received."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
+        raise HTTPException(413, detail=f"the upload is larger than {MAX_CSV_BYTES} bytes")
+    chunks, received = [], 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > MAX_CSV_BYTES:
             raise HTTPException(413, detail=f"the upload is larger than {MAX_CSV_BYTES} bytes")
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for raw in complete:
-            yield _text(raw)
-    if pending:
-        yield _text(pending)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-def _text(raw: bytes) -> str:
+def _csv_text(body: bytes) -> str:
+    """The upload as text (a leading byte order mark dropped); 422 naming the first line that is not UTF-8 or holds
+    a NUL character (PostgreSQL text cannot)."""
     try:
-        return raw.decode("utf-8-sig").rstrip("\r")
-    except UnicodeDecodeError:
-        raise HTTPException(422, detail=[{"loc": ["body"], "msg": "the CSV must be UTF-8",
-                                          "type": "value_error"}]) from None
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = body[:exc.start].count(b"\n") + 1
+        raise _invalid(["body", f"line {line}"], f"line {line} is not UTF-8 (byte {exc.start + 1}); save the file "
+                                                 "as CSV UTF-8") from None
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise _invalid(["body", f"line {line}"], f"line {line} holds a NUL character")
+    return text
 
 
-def _row_event(values: dict[str, str], row: int, key: str | None, container: Any, principal: Any) -> Any:
+def _check_header(columns: list[str]) -> None:
+    """422 for missing required columns, unknown ones (a misspelt column would silently drop its values) and
+    repeated ones."""
+    names = [c.strip() for c in columns]
+    missing = REQUIRED_COLUMNS - set(names)
+    if missing:
+        raise _invalid(["body", "header"], f"missing columns: {', '.join(sorted(missing))}")
+    unknown = [n for n in names if n not in CSV_COLUMNS]
+    if unknown:
+        raise _invalid(["body", "header"], f"unknown columns: {', '.join(unknown)} (known: "
+                                           f"{', '.join(sorted(CSV_COLUMNS))})")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise _invalid(["body", "header"], f"repeated columns: {', '.join(repeated)}")
+    columns[:] = names
+
+
+def _no_duplicate(values: list[str], row: int, seen: dict[tuple[str, ...], int]) -> None:
+    """A row repeated word for word in one upload is refused: most likely pasted twice (two batches of the same size
+    in one commune can say so with their own event_id, zone or location)."""
+    content = tuple(v.strip() for v in values)
+    first = seen.setdefault(content, row)
+    if first != row:
+        raise _RowError("row", f"the same as row {first}")
+
+
+def _row_event(columns: list[str], row_values: list[str], event_id: str, container: Any, principal: Any) -> Any:
+    if len(row_values) > len(columns):
+        raise _RowError("row", f"{len(row_values)} values, but the header has {len(columns)} columns")
+    values = dict(zip(columns, (v.strip() for v in row_values), strict=False))
     body: dict[str, Any] = {k: v for k, v in values.items()
                             if k in ("commune_code", "households", "people", "zone_id", "relief_bags", "event_id")
                             and v != ""}
     if values.get("lon") and values.get("lat"):
         body["location"] = {"lon": values["lon"], "lat": values["lat"]}
+    elif values.get("lon") or values.get("lat"):
+        raise _RowError("lat" if values.get("lon") else "lon", "give both lon and lat, or neither")
     body["vulnerable"] = {g: values[g] for g in VULNERABLE_COLUMNS if values.get(g)}
     try:
         parsed = DemandCreate.model_validate(body)
@@ -144,7 +199,7 @@ def _row_event(values: dict[str, str], row: int, key: str | None, container: Any
     except Forbidden as exc:
         raise _RowError("commune_code", exc.message) from None
     try:
-        command = SubmitDemand(event_id=parsed.event_id or (f"{key}:{row}" if key else str(uuid.uuid4())),
+        command = SubmitDemand(event_id=parsed.event_id or event_id,
                                occurred_at=datetime.now(UTC), report=_report(parsed))
         return build_demand(command, container.admin, container.items)
     except (InvalidValue, UnknownReference) as exc:

@@ -345,3 +345,58 @@ def _one(container: Any, sql: str, **params: Any) -> Any:
 def _coverage(container: Any, commune: str) -> dict[str, Any] | None:
     rows = container.projections.coverage_rows(level="commune", area_id=commune)
     return rows[0] if rows else None
+
+
+CSV_WARD = "27403"  # Phường Hưng Phú, Quận 8: used by no other test
+BROKEN_CSV = (
+    "\ufeffcommune_code,households,people,event_id,f0\r\n"  # a byte order mark, Windows line ends
+    f"{CSV_WARD},10,30,,1\r\n"                 # line 2: good
+    f"{CSV_WARD},many,30,,\r\n"                # 3: households not a number
+    f"{CSV_WARD},-4,30,,\r\n"                  # 4: negative
+    "99999,3,9,,\r\n"                          # 5: unknown commune
+    f"{CSV_WARD},5,2,,\r\n"                    # 6: fewer people than households
+    f"{CSV_WARD},2,6,,,extra\r\n"              # 7: a value more than the header has columns
+    f"{CSV_WARD},10,30,,1\r\n"                 # 8: line 2 again
+    f'{CSV_WARD},4,12,"batch\nseven",\r\n'     # 9-10: good, a quoted newline in its event id
+    f"{CSV_WARD},3,9,,\r\n"                    # 11: good
+    "\r\n"                                     # 12: blank, skipped
+    f"{CSV_WARD},1,3,,2\r\n"                   # 13: more F0 households than households
+)
+
+
+def test_broken_csv_rows_are_named_and_good_rows_count_once(client):
+    def upload(body: bytes) -> Any:
+        return client.post("/api/v1/demand/csv", content=body, headers={"Content-Type": "text/csv"})
+
+    first = upload(BROKEN_CSV.encode())
+    assert first.status_code == 202, first.text
+    assert first.json()["accepted"] == 3
+    assert [(r["row"], r["field"]) for r in first.json()["rejected"]] == [
+        (3, "households"), (4, "households"), (5, "commune_code"), (6, "people"), (7, "row"), (8, "row"),
+        (13, "vulnerable.f0")]
+    assert "the same as row 2" in first.json()["rejected"][5]["message"]
+    assert upload(BROKEN_CSV.encode()).json()["accepted"] == 3  # the same file again: the same event ids
+
+    good_rows = f"commune_code,households,people\n{CSV_WARD},50,150\n"
+    for body, status, says in [
+        (b"", 422, "empty"),
+        (b"commune_code,households\n27403,1\n", 422, "missing columns: people"),
+        (b"27403,1,3\n", 422, "missing columns"),
+        (b"commune_code,households,people,housholds_f0\n27403,1,3,1\n", 422, "unknown columns: housholds_f0"),
+        (b"commune_code,households,people,people\n27403,1,3,3\n", 422, "repeated columns: people"),
+        ((good_rows + "27403,1,3\n").encode() + b"\xff\xfe,1,3\n", 422, "line 4 is not UTF-8"),
+        (good_rows.encode() + b"27403,1,\x003\n", 422, "line 3 holds a NUL"),
+        (good_rows.encode() + b"27403,1,3\n" * 500_000, 413, "larger than 5000000 bytes"),
+    ]:
+        answer = upload(body)
+        assert (answer.status_code, says in answer.text) == (status, True), answer.text
+
+    # A last good upload: once it is counted, so is everything before it (one district, one partition).
+    assert upload(f"commune_code,households,people\n{CSV_WARD},1,3\n".encode()).json()["accepted"] == 1
+    ward = wait_until(lambda: (r := _commune_row(client, CSV_WARD)) and r["households"] >= 18 and r)
+    assert (ward["households"], ward["people"]) == (18, 54)  # 10 + 4 + 3 once, then 1: nothing of the refused files
+
+
+def _commune_row(client: Any, commune: str) -> dict[str, Any] | None:
+    rows = client.get("/api/v1/coverage", params={"level": "commune", "area_id": commune}).json()
+    return rows[0] if rows else None
