@@ -150,7 +150,11 @@ def _converter(tp: Any) -> Converter:
 def _multipolygon(value: Any, path: str) -> Any:
     if not isinstance(value, dict):
         raise MessageError(path, "must be a GeoJSON geometry")
-    return _checked(lambda: MultiPolygon.from_geojson(value), path)
+    boundary: MultiPolygon = _checked(lambda: MultiPolygon.from_geojson(value), path)
+    if not all(-180 <= lon <= 180 and -90 <= lat <= 90  # False for NaN, which json.loads accepts
+               for polygon in boundary.polygons for ring in polygon for lon, lat in ring):
+        raise MessageError(f"{path}.polygon", "positions must be lon/lat numbers (WGS 84)")
+    return boundary
 
 
 def _dataclass_converter(tp: type) -> Converter:

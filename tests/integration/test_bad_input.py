@@ -200,6 +200,9 @@ def specific(topics: Any, good: dict[str, Event]) -> list[Bad]:
         Bad("zone a point", t.zones, _changed(replace(zones, zone_id=f"fz-zone-p-{RUN}"), "boundary",
                                               {"type": "Point", "coordinates": [AT.lon, AT.lat]}),
             "boundary.polygon"),
+        Bad("a corner at Infinity", t.zones, _changed(replace(zones, zone_id=f"fz-zone-i-{RUN}"), "boundary", {
+            "type": "Polygon", "coordinates": [[[106.68, 10.74], [float("inf"), 10.74], [106.69, 10.75],
+                                                [106.68, 10.74]]]}), "boundary.polygon"),
         Bad("risk level 9", t.zones, _changed(replace(zones, zone_id=f"fz-zone-r-{RUN}"), "risk_level", 9),
             "risk_level"),
         Bad("produce in an unknown commune", t.produce, _changed(produce, "commune_code", "99999"), "commune_code"),
