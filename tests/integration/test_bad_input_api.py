@@ -61,3 +61,30 @@ def _fuzz(operation: Any, mode: GenerationMode, tokens: list[str], failures: dic
         call()
     except Unsatisfiable:  # nothing to break: an operation without parameters or body
         assert mode is GenerationMode.NEGATIVE, operation.label
+
+
+@pytest.mark.parametrize("method, path, request_args, field", [
+    ("GET", "/api/v1/coverage", {"params": {"zone_id": "z\x00"}}, "zone_id"),
+    ("GET", "/api/v1/plans/p%00", {}, "plan_id"),
+    ("POST", "/api/v1/deliveries", {"json": {"plan_id": "p\x00", "stop_id": "s", "quantities": {"rice": 1}}},
+     "plan_id"),
+    ("POST", "/api/v1/demand", {"content": b'{"commune_code": "26740", "households": 1, "people": 2, '
+                                           b'"zone_id": "\\ud800"}'}, "zone_id"),
+    ("POST", "/api/v1/demand", {"content": b'{"commune_code": "\\ud800", "households": 1, "people": 2}'},
+     "commune_code"),
+])
+def test_text_postgresql_cannot_hold_is_a_422_naming_the_field(client, method, path, request_args, field):
+    """Found by the run above: these were 500s (PostgreSQL refused the NUL; the 422 echoing a lone surrogate could not
+    be encoded as UTF-8)."""
+    headers = {"Content-Type": "application/json"} if "content" in request_args else {}
+    answer = client.request(method, path, headers=headers, **request_args)
+    assert answer.status_code == 422, answer.text
+    assert any(error["loc"][-1] == field for error in answer.json()["detail"]), answer.text
+
+
+def test_a_csv_line_with_a_carriage_return_inside_is_two_rows(client):
+    """Found by the run above: a lone carriage return in a line was a 500 (csv.Error)."""
+    answer = client.post("/api/v1/demand/csv", content=b"commune_code,households,people\n99999,1,\r2\n",
+                         headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 202, answer.text
+    assert [(r["row"], r["field"]) for r in answer.json()["rejected"]] == [(2, "people"), (3, "commune_code")]
