@@ -47,6 +47,10 @@ app = faust.App(
     # most of the time under a backlog: each message then took the slow, suspendable delivery path and the worker
     # sat idle between fetches (0.75 cores busy, 8,200 ev/s); at 32,768 it stays busy (13,700 ev/s, same run).
     stream_buffer_maxsize=STREAM_BUFFER,
+    # A worker that dies without leaving the group holds its partitions until its session times out: faust's
+    # default of 60 s stopped the coverage picture for a minute after a crash (fault tests); the heartbeat is sent
+    # every 3 s by a task of its own, so 15 s tolerates a busy event loop.
+    broker_session_timeout=15.0,
 )
 
 

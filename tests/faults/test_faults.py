@@ -301,7 +301,8 @@ def test_an_optimizer_worker_killed_mid_solve(system: System, tally: Tally) -> N
 
 
 def test_the_api_killed_mid_upload(system: System, tally: Tally) -> None:
-    rows = [(commune, 1 + i % 9) for i, commune in enumerate(COMMUNES * 20)]
+    # 20 rows per commune, each different (identical rows in one upload are refused as a likely copy-paste)
+    rows = [(COMMUNES[i % len(COMMUNES)], 1 + i // len(COMMUNES)) for i in range(20 * len(COMMUNES))]
     body = "commune_code,households,people\n" + "".join(f"{c},{h},{3 * h}\n" for c, h in rows)
     key = f"upload-{uuid.uuid4().hex[:8]}"
     outcome: dict[str, object] = {}
