@@ -18,14 +18,15 @@ from .domain.errors import DomainError, InvalidValue, UnknownReference
 from .domain.geo import MultiPolygon
 
 MAX_MESSAGE_BYTES = 1_000_000
-# Text and numbers the projections can hold, by field name (the columns of services/adapters/tables.py, the limits of
-# api/schemas.py): a longer id or a count beyond them failed the projection's write again and again, and the topic
-# stalled behind it. Any other text is held to DEFAULT_TEXT.
+# Text and numbers the projections can hold: text by field name (the columns of services/adapters/tables.py, the
+# limits of api/schemas.py), any other text to DEFAULT_TEXT; integers to PostgreSQL's, a report's counts to what the
+# API allows one report (by path: coverage totals of a district may well be larger). A longer id or a larger count
+# failed the projection's write again and again, and the topic stalled behind it.
 TEXT_LIMITS = {"event_id": 128, "zone_id": 64, "point_id": 64, "vehicle_id": 64, "plan_id": 160, "stop_id": 200,
                "commune_code": 8, "district_code": 8, "item_code": 40, "product": 120, "name": 200, "contact": 200,
                "place": 200, "failed_reason": 300}
 DEFAULT_TEXT = 300
-INT_LIMITS = {"households": 200_000, "people": 1_000_000}
+INT_LIMITS = {"report.households": 200_000, "report.people": 1_000_000}
 MAX_INT = 2**31 - 1  # PostgreSQL integer
 
 EVENT_TYPES: dict[str, type[events.Event]] = {
@@ -207,7 +208,7 @@ def _scalar(tp: Any, value: Any, path: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise MessageError(path, "must be an integer")
-        limit = INT_LIMITS.get(path.rsplit(".", 1)[-1], MAX_INT)
+        limit = INT_LIMITS.get(path, MAX_INT)
         if abs(value) > limit:
             raise MessageError(path, f"{value} is beyond {limit}")
         return value
