@@ -88,20 +88,23 @@ class DistrictProcessor:
         if zone is not None and self.zones.district_of(zone) is None:
             raise UnknownReference("zone_id", zone)
 
-    def fold(self, table: ledger.Table, event: Event, topic: str, partition: int, offset: int) -> list[Outgoing]:
-        """Fold one checked event into the ledger and the book; returns derived events to publish."""
+    def fold(self, table: ledger.Table, event: Event, topic: str, partition: int, offset: int,
+             produced_at: float | None = None) -> list[Outgoing]:
+        """Fold one checked event into the ledger and the book; returns derived events to publish. `produced_at`,
+        when the message reached Kafka (its timestamp), makes a point's stock independent of the order the stock
+        and deliveries topics are read in (a rebuild reads them in another order than the live worker did)."""
         changes: list[ledger.Change] = []
         out: list[Outgoing] = []
         if isinstance(event, DemandSubmitted):
             changes = ledger.fold_demand(table, event.event_id, event.district_code, event.report,
                                          event.report.daily_need(self.items), event.occurred_at.isoformat(), partition)
         elif isinstance(event, StockReported):
-            changes = ledger.fold_stock(table, event, topic, offset, partition)
+            changes = ledger.fold_stock(table, event, topic, offset, partition, produced_at)
         elif isinstance(event, DeliveryPlanned):
             changes = ledger.fold_delivery_planned(table, event, partition)
         elif isinstance(event, DeliveryConfirmed):
             try:
-                changes = ledger.fold_delivery_confirmed(table, event, topic, offset)
+                changes = ledger.fold_delivery_confirmed(table, event, topic, offset, produced_at)
             except KeyError:
                 raise UnknownReference("stop_id", f"{event.plan_id}/{event.stop_id}") from None
         elif isinstance(event, PriceReported):

@@ -8,11 +8,12 @@ marker last, so a surviving marker means every write before it survived too.
 - a sales point has one entry; snapshots replace its stock, deltas add to it; each entry remembers the last
   offset applied per source topic (replays) and a marker per event id catches duplicates published twice;
 - a delivery has one entry that moves planned → delivered or failed, and a confirmed drop adds to the
-  sales point it was for, unless that point's last snapshot was taken after the drop (it already counts it).
+  sales point it was for, unless that point's last snapshot reached Kafka after the drop (it already counts it).
 
-Stock reports and deliveries arrive on two topics, read in no fixed order between them (a rebuild reads each
-topic's backlog in its own order), so a point's stock never depends on which of a snapshot and a drop was read
-first: only on their times (`occurred_at`).
+Stock reports and deliveries arrive on two topics, read in no fixed order between them: live, about as they came;
+a rebuild reads each topic's backlog in its own order. Given the time each message reached Kafka (`produced_at`,
+its record timestamp), a point's stock depends only on those times, not on which of a snapshot and a drop was
+read first; without it, on the order read.
 
 Events are folded in batches through a `Batch`, which sends each key touched to the changelog once per batch, in
 an order that keeps the rule above (entries, then deliveries, then markers; see `Batch.writes`).
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from .demand import DemandReport
@@ -65,8 +65,8 @@ class PointEntry:
     stock: dict[str, float]
     at: str
     offsets: dict[str, int] = field(default_factory=dict)
-    snapshot_at: str = ""  # when its last snapshot was taken ("" none yet)
-    drops: dict[str, list[Any]] = field(default_factory=dict)  # delivery key → [at, goods] dropped after it
+    counted_at: float | None = None  # when its last snapshot reached Kafka (None: unknown, or none yet)
+    drops: dict[str, list[Any]] = field(default_factory=dict)  # delivery key → [when, goods] confirmed after it
 
     @property
     def open(self) -> bool:
@@ -135,8 +135,10 @@ def fold_demand(table: Table, event_id: str, district: str, report: DemandReport
     return [Change(None, entry)]
 
 
-def fold_stock(table: Table, event: StockReported, topic: str, offset: int, partition: int) -> list[Change]:
-    """Apply a snapshot or delta to a sales point, once per event."""
+def fold_stock(table: Table, event: StockReported, topic: str, offset: int, partition: int,
+               produced_at: float | None = None) -> list[Change]:
+    """Apply a snapshot or delta to a sales point, once per event; a snapshot keeps the drops that reached Kafka
+    after it (when `produced_at` is known)."""
     if SEEN + event.event_id in table:
         return []
     key = POINT + event.point_id
@@ -145,13 +147,13 @@ def fold_stock(table: Table, event: StockReported, topic: str, offset: int, part
     if before is not None and before.offsets.get(topic, -1) >= offset:
         table[SEEN + event.event_id] = offset  # applied before a crash; only the marker was lost
         return []
-    at = event.occurred_at.isoformat()
     drops = dict(before.drops) if before is not None else {}
-    snapshot_at = before.snapshot_at if before is not None else ""
+    counted_at = before.counted_at if before is not None else None
     if event.is_delta:
         stock = dict(before.stock) if before is not None else {}
     else:  # what the point holds now, plus the drops confirmed after it was counted (read before it or not)
-        drops, snapshot_at = {key: drop for key, drop in drops.items() if _time(drop[0]) > _time(at)}, at
+        drops, counted_at = ({key: drop for key, drop in drops.items() if drop[0] > produced_at}, produced_at) \
+            if produced_at is not None else ({}, None)
         stock = {}
         for _, goods in drops.values():
             _add(stock, goods)
@@ -160,8 +162,8 @@ def fold_stock(table: Table, event: StockReported, topic: str, offset: int, part
     offsets = {**(before.offsets if before else {}), topic: offset}
     after = PointEntry(partition=partition, point_id=event.point_id, commune=event.commune_code,
                        district=event.district_code, lon=event.location.lon, lat=event.location.lat,
-                       status=event.status.value, stock=stock, at=at, offsets=offsets, snapshot_at=snapshot_at,
-                       drops=drops)
+                       status=event.status.value, stock=stock, at=event.occurred_at.isoformat(), offsets=offsets,
+                       counted_at=counted_at, drops=drops)
     table[key] = asdict(after)
     table[SEEN + event.event_id] = offset
     return [Change(before, after)]
@@ -182,7 +184,8 @@ def fold_delivery_planned(table: Table, event: DeliveryPlanned, partition: int) 
     return [Change(before, after)]
 
 
-def fold_delivery_confirmed(table: Table, event: DeliveryConfirmed, topic: str, offset: int) -> list[Change]:
+def fold_delivery_confirmed(table: Table, event: DeliveryConfirmed, topic: str, offset: int,
+                            produced_at: float | None = None) -> list[Change]:
     """A drop confirmed (stock moves from on-the-way to the sales point) or failed (nothing arrives)."""
     key = DELIVERY + f"{event.plan_id}|{event.stop_id}"
     stored = table.get(key)
@@ -194,33 +197,32 @@ def fold_delivery_confirmed(table: Table, event: DeliveryConfirmed, topic: str, 
     changes: list[Change] = []
     delivered = {} if event.failed_reason else {k: v for k, v in event.quantities.items() if v > 0}
     point_id = event.point_id or before.point_id
-    at = event.occurred_at.isoformat()
+    stored_point = table.get(POINT + point_id) if point_id else None
+    if point_id is not None and stored_point is None and produced_at is None:
+        point_id = None  # a point this partition does not know (yet): the goods count as stock of the area
     if delivered and point_id:
-        # The sales point first: if the delivery's new state survives a crash, so does this. A point not reported
-        # yet gets an entry where the goods were dropped (its first snapshot says where it is and what is left).
-        stored_point = table.get(POINT + point_id)
+        # The sales point first: if the delivery's new state survives a crash, so does this. With times known, a
+        # point not reported yet gets an entry where the goods were dropped (its first snapshot, whenever read,
+        # says where it is and what is left).
         point_before = PointEntry(**stored_point) if stored_point is not None else None
         base = point_before or PointEntry(partition=before.partition, point_id=point_id, commune=before.commune,
                                           district=before.district, lon=before.lon, lat=before.lat,
                                           status=SalesPointStatus.OPEN.value, stock={}, at="")
-        if base.offsets.get(topic, -1) < offset and _time(at) >= _time(base.snapshot_at):
+        counted_later = produced_at is not None and base.counted_at is not None and produced_at < base.counted_at
+        if base.offsets.get(topic, -1) < offset and not counted_later:
             stock = dict(base.stock)
             _add(stock, delivered)
+            drops = {**base.drops, key: [produced_at, delivered]} if produced_at is not None else base.drops
             point_after = PointEntry(**{**asdict(base), "stock": stock, "offsets": {**base.offsets, topic: offset},
-                                        "drops": {**base.drops, key: [at, delivered]}})
+                                        "drops": drops})
             table[POINT + point_id] = asdict(point_after)
             changes.append(Change(point_before, point_after))
     after = DeliveryEntry(**{**asdict(before), "status": "failed" if event.failed_reason else "delivered",
                              "delivered": delivered, "reason": event.failed_reason, "point_id": point_id,
-                             "at": at})
+                             "at": event.occurred_at.isoformat()})
     table[key] = asdict(after)
     changes.append(Change(before, after))
     return changes
-
-
-def _time(at: str) -> datetime:
-    """An entry's time, comparable whatever its UTC offset ("": before everything)."""
-    return datetime.fromisoformat(at) if at else datetime.min.replace(tzinfo=UTC)
 
 
 def _add(stock: dict[str, float], goods: dict[str, float]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from bench.api import DEMAND_BODY, RESULTS, Target, descendants, hey_path, run_hey, topic_messages
 from infra.processes import api_server, streams_worker
@@ -27,7 +27,7 @@ from services.adapters.kafka import consumer_lag, delete_topics, ensure_topics, 
 from services.bootstrap import bootstrap
 from services.domain.access import Role
 from services.topics import topic_specs
-from tests.conftest import database_of_its_own, free_port, wait_until
+from tests.conftest import TEST_DB, database_of_its_own, free_port, wait_until
 
 DURATION_S = 20
 CONCURRENCY = 50
@@ -49,9 +49,10 @@ def measured_rate() -> float:
 
 @pytest.fixture
 def loaded(settings, tmp_path) -> Iterator[tuple[Any, Any]]:  # type: ignore[no-untyped-def]
-    """Settings with topics, an app id and a database of their own (projections empty, admin units loaded)."""
+    """Settings with topics, an app id and a database of their own (projections empty, admin units loaded): a new
+    database per run, since runs of this test side by side must not empty each other's projection."""
     run = uuid.uuid4().hex[:8]
-    url = database_of_its_own("greenlane_load")
+    url = database_of_its_own(f"greenlane_load_{run}")
     migrate(url)
     own = settings.model_copy(update={
         "database_url": url, "topic_prefix": f"load-{run}", "streams_app_id": f"load-{run}",
@@ -64,6 +65,11 @@ def loaded(settings, tmp_path) -> Iterator[tuple[Any, Any]]:  # type: ignore[no-
     container.admin_units.upsert(read_units(own.geodata_dir, (own.province_code,)))
     yield own, container
     container.engine.dispose()
+    admin = create_engine(TEST_DB.replace("greenlane:greenlane@", "postgres@").rsplit("/", 1)[0] + "/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "greenlane_load_{run}" WITH (FORCE)'))
+    admin.dispose()
     delete_topics(own.kafka_bootstrap, [t for t in list_topics(own.kafka_bootstrap) if t.startswith(f"load-{run}")])
 
 

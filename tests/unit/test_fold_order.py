@@ -28,14 +28,17 @@ def processor() -> DistrictProcessor:
     return p
 
 
-def at(event: Event, minutes: int) -> Event:
-    return type(event)(**{**event.__dict__, "occurred_at": T0 + timedelta(minutes=minutes)})
+def at(event: Event, minutes: int) -> tuple[Event, float]:
+    """The event as sent `minutes` after T0, with the time it reached Kafka (its record timestamp)."""
+    when = T0 + timedelta(minutes=minutes)
+    return type(event)(**{**event.__dict__, "occurred_at": when}), when.timestamp()
 
 
-def fold_all(p: DistrictProcessor, table: Table, events: list[tuple[str, Event, int]]) -> None:
-    for topic, event, offset in events:
+def fold_all(p: DistrictProcessor, table: Table, events: list[tuple[str, Any, int]]) -> None:
+    for topic, sent, offset in events:
+        event, produced_at = sent if isinstance(sent, tuple) else (sent, None)
         p.check_references(event)
-        p.fold(table, event, topic, 0, offset)
+        p.fold(table, event, topic, 0, offset, produced_at)
 
 
 def interleavings(a: list[Any], b: list[Any]) -> list[list[Any]]:
@@ -48,15 +51,16 @@ def interleavings(a: list[Any], b: list[Any]) -> list[list[Any]]:
 
 
 def test_a_points_stock_does_not_depend_on_which_topic_was_read_first():
-    """Stock reports and drivers' confirmations come on two topics: live, a snapshot taken after a drop came after
-    it; a rebuild read every snapshot first and added the drop on top (counted twice), or met the drop before the
-    point existed and kept it as area stock for ever."""
+    """Stock reports and drivers' confirmations come on two topics: live, a snapshot sent after a drop was read
+    after it; a rebuild read every snapshot first and added the drop on top (counted twice), or met the drop before
+    the point existed and kept it as area stock for ever. With the times the messages reached Kafka, every order
+    gives the same stock."""
     stock_topic = [(TOPICS.stock, at(stock("sp1", {"rice": 10}, WHERE), 0), 0),  # the morning count
                    (TOPICS.stock, at(stock("sp1", {"rice": 5}, WHERE, delta=True), 20), 1),
                    (TOPICS.stock, at(stock("sp1", {"rice": 70}, WHERE), 60), 2)]  # what is left, drop included
-    deliveries = [(TOPICS.deliveries, planned("stop-1", {"rice": 100}, WHERE, point_id="sp1"), 0),
+    deliveries = [(TOPICS.deliveries, at(planned("stop-1", {"rice": 100}, WHERE, point_id="sp1"), 0), 0),
                   (TOPICS.deliveries, at(confirmed("stop-1", {"rice": 90}), 30), 1),
-                  (TOPICS.deliveries, planned("stop-2", {"rice": 40}, WHERE, point_id="sp1"), 2),
+                  (TOPICS.deliveries, at(planned("stop-2", {"rice": 40}, WHERE, point_id="sp1"), 40), 2),
                   (TOPICS.deliveries, at(confirmed("stop-2", {"rice": 40}), 90), 3)]  # after the last count
     orders = interleavings(stock_topic, deliveries)
     pictures = set()
@@ -72,7 +76,7 @@ def test_a_points_stock_does_not_depend_on_which_topic_was_read_first():
 
 def test_a_point_first_reported_after_a_drop_takes_its_status_and_keeps_the_drop():
     p, table = processor(), {}
-    fold_all(p, table, [(TOPICS.deliveries, planned("stop-1", {"rice": 100}, WHERE, point_id="sp1"), 0),
+    fold_all(p, table, [(TOPICS.deliveries, at(planned("stop-1", {"rice": 100}, WHERE, point_id="sp1"), 0), 0),
                         (TOPICS.deliveries, at(confirmed("stop-1", {"rice": 100}), 30), 1),
                         (TOPICS.stock, at(stock("sp1", {"rice": 0}, WHERE, status=SalesPointStatus.PAUSED), 10), 0)])
     assert table["p:sp1"]["status"] == "paused" and table["p:sp1"]["stock"] == {"rice": 100}
