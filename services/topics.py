@@ -12,6 +12,7 @@ class TopicSpec:
     key: str  # what the message key holds
     purpose: str
     retention_ms: int = -1  # -1 keeps the record of what happened forever
+    compacted: bool = False  # keep the last record of each key only (a table's changelog)
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ async def fold_district_events(stream: faust.StreamT[bytes]) -> None:
                 decoded = _decode_for(message)
                 await _check(decoded)
                 out += processor.fold(batch.at(message.partition), decoded, message.topic, message.partition,
-                                      message.offset)
+                                      message.offset, message.timestamp)
             except MessageError as exc:
                 await dead_letter(message, exc.field, exc.reason)
             except (UnknownReference, InvalidValue) as exc:

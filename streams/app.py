@@ -9,7 +9,7 @@ import faust
 from infra.settings import get_settings
 from services.adapters.kafka import ensure_topics
 from services.bootstrap import bootstrap
-from services.topics import topic_specs
+from services.topics import TopicSpec, topic_specs
 from streams import faust_fixes
 from streams import metrics as stream_metrics
 
@@ -84,6 +84,14 @@ from streams import agents  # noqa: E402,F401  (explicit registration of the age
 
 def main() -> None:
     """Run a worker: `greenlane streams` or `faust -A streams.app worker`; creates missing topics first."""
-    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix),
-                  settings.topic_replication)
+    ensure_topics(settings.kafka_bootstrap, topic_specs(settings.topic_partitions, settings.topic_prefix)
+                  + _changelogs(), settings.topic_replication)
     app.main()
+
+
+def _changelogs() -> list[TopicSpec]:
+    """The tables' changelog topics, created before faust starts: a new app id's first worker, started against a
+    backlog of zone parts, could otherwise write its zone table before its consumer had the changelog's partitions
+    (faust's PartitionsMismatch, "changelog has 0 partitions"), and its zone stage never resumed (replay test)."""
+    return [TopicSpec(table.changelog_topic.get_topic_name(), settings.topic_partitions, "table key",
+                      "faust table changelog", compacted=True) for table in (ledger, zone_state)]

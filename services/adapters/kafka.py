@@ -26,12 +26,18 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1, 
         missing = [s for s in specs if s.name not in existing]
         if missing:
             new = [NewTopic(s.name, num_partitions=s.partitions, replication_factor=replication,
-                            topic_configs={"retention.ms": str(s.retention_ms)}) for s in missing]
+                            topic_configs=_configs(s)) for s in missing]
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently by another process
                 admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
         return [s.name for s in missing]
     finally:
         admin.close()
+
+
+def _configs(spec: TopicSpec) -> dict[str, str]:
+    if spec.compacted:
+        return {"cleanup.policy": "compact"}
+    return {"retention.ms": str(spec.retention_ms)}
 
 
 def list_topics(bootstrap: str) -> list[str]:

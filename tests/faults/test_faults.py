@@ -324,7 +324,7 @@ def test_the_api_killed_mid_upload(system: System, tally: Tally) -> None:
     with Flow(system, tally, seed=5):
         uploading = threading.Thread(target=upload)
         uploading.start()
-        time.sleep(1.5)  # part of the file is in, and its first rows published
+        time.sleep(1.5)  # part of the file is in (the API publishes nothing before it has read the whole file)
         system.api.kill()
         uploading.join()
         assert "error" in outcome, f"the upload finished before the API was killed: {outcome}"

@@ -2,10 +2,9 @@
 rebuilding every projection into an empty database from the beginning of the same topics, ends with the same
 picture as the live worker that saw the traffic as it came.
 
-The operator's procedure this checks: stop nothing; create the new app id's changelog topics (see
-precreate_changelogs); start a worker with a new GREENLANE_STREAMS_APP_ID and a new GREENLANE_DATABASE_URL
-(migrated, admin units loaded, nothing else from the streams), wait until its consumer lag is 0, then point the API
-at the new database. The live side first replays the dead letters whose zone was declared since, as an operator
+The operator's procedure this checks: stop nothing; start a worker with a new GREENLANE_STREAMS_APP_ID and a new
+GREENLANE_DATABASE_URL (migrated, admin units loaded, nothing else from the streams), wait until its consumer lag
+is 0, then point the API at the new database. The live side first replays the dead letters whose zone was declared since, as an operator
 would: a rebuild knows every zone before it folds an event, so it accepts them at once.
 """
 
@@ -52,7 +51,7 @@ from services.domain.places import SalesPointStatus
 from services.domain.zones import RiskLevel
 from services.messages import encode
 from services.rollup import province_row
-from services.topics import Topics, TopicSpec, topic_specs
+from services.topics import Topics, topic_specs
 from tests.conftest import TEST_DB, database_of_its_own, free_port, wait_until
 from tests.integration.traffic import ADMIN
 
@@ -190,19 +189,12 @@ class Scenario:
             self.send(self.t.demand, district, DemandSubmitted(
                 event_id=self.event_id("demand"), occurred_at=self.now(), district_code=district, report=report))
 
-    def drop_point(self, point_id: str) -> bool:
-        """Points that receive drops (the last two of each district). Their reports are open deltas only: a snapshot
-        or a pause read before or after a drop gives another stock, and which of the two topics a worker reads
-        first is not fixed. The fold settles it by the messages' Kafka timestamps (DistrictProcessor.fold,
-        produced_at), once streams/agents.py passes message.timestamp to it; then this restriction can go."""
-        return point_id.endswith(("-2", "-3"))
-
     def stock(self, count: int) -> None:
         for _ in range(count):
             point_id = self.rng.choice(sorted(self.points))
             district, commune, where = self.points[point_id]
-            delta = self.rng.random() < 0.5 or self.drop_point(point_id)
-            paused = self.rng.random() < 0.1 and not self.drop_point(point_id)
+            delta = self.rng.random() < 0.5
+            paused = self.rng.random() < 0.1
             quantities = {item: float(self.rng.randint(1, 40) if delta else self.rng.randint(0, 400))
                           for item in self.rng.sample(["rice", "water", "noodles", "eggs", "milk"], 2)}
             self.send(self.t.stock, district, StockReported(
@@ -215,7 +207,7 @@ class Scenario:
             district = self.rng.choice(DISTRICTS)
             stop_id, quantities = self.event_id("stop"), {"rice": float(self.rng.randint(50, 500))}
             to_zone = self.rng.random() < 0.4 and self.zone(DISTRICTS.index(district)) in self.declared
-            point = self.rng.choice([p for p, (d, _, _) in self.points.items() if d == district and self.drop_point(p)])
+            point = self.rng.choice([p for p, (d, _, _) in self.points.items() if d == district])
             self.send(self.t.deliveries, district, DeliveryPlanned(
                 event_id=self.event_id("planned"), occurred_at=self.now(), district_code=district,
                 plan_id=f"plan-{self.run}-{district}", stop_id=stop_id, commune_code=self.points[point][1],
@@ -364,16 +356,6 @@ def differences(live: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str, Any]
     return diff
 
 
-def precreate_changelogs(own: Any) -> None:
-    """The new app id's table changelogs, created before its worker starts. Without this, a worker started against
-    a backlog of zone parts can write its zone table before its consumer has the new changelog's partitions: faust
-    raises PartitionsMismatch ('... changelog has 0 partitions'), restarts the agent, and the zone stage never
-    resumes (seen once in three rebuilds here; reported: streams/faust_fixes.py is not this test's to change)."""
-    ensure_topics(own.kafka_bootstrap, [TopicSpec(f"{own.streams_app_id}-{table}-changelog", own.topic_partitions,
-                                                  "table key", "faust table changelog")
-                                        for table in ("district-ledger", "zone-coverage")])
-
-
 def test_a_fresh_worker_rebuilds_every_projection_as_the_live_run_left_it(replay, tmp_path):
     own, topics = replay
     run = own.topic_prefix.removeprefix("replay-")
@@ -401,7 +383,6 @@ def test_a_fresh_worker_rebuilds_every_projection_as_the_live_run_left_it(replay
             "database_url": str(rebuilt_db.url.render_as_string(hide_password=False)),
             "streams_app_id": f"{own.topic_prefix}-rebuild", "streams_web_port": free_port(),
             "streams_data_dir": tmp_path / "rebuild"})
-        precreate_changelogs(rebuild)
         workers.append(streams_worker(rebuild, tmp_path / "rebuild.log"))
         rebuilt = settled(rebuild, topics, rebuilt_db, at, tmp_path / "rebuild.log")
     finally:
