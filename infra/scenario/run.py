@@ -200,8 +200,9 @@ def run(scenario: Scenario, settings: Settings, policy: str = "greenlane", speed
         write_clock(mine.clock_file, _at(date.fromisoformat(scenario.meta.start_date), 0.0))
         processes.append(streams_worker(mine, logs / "streams.log"))
         processes.append(api_server(mine, logs / "api.log"))
-        for n in range(optimizers):
-            processes.append(optimizer_worker(mine, logs / f"optimizer-{n}.log"))
+        for n in range(optimizers):  # each with a metrics page of its own
+            processes.append(optimizer_worker(mine.model_copy(update={"optimizer_metrics_port": _free_port()}),
+                                              logs / f"optimizer-{n}.log"))
         player = Player(scenario, mine, container, result, speed, progress)
         player.play()
         result.plans = _stored_plans(container)

@@ -26,7 +26,7 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1, 
         missing = [s for s in specs if s.name not in existing]
         if missing:
             new = [NewTopic(s.name, num_partitions=s.partitions, replication_factor=replication,
-                            topic_configs=_configs(s)) for s in missing]
+                            topic_configs=_configs(s, replication)) for s in missing]
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently by another process
                 admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
         return [s.name for s in missing]
@@ -34,10 +34,11 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1, 
         admin.close()
 
 
-def _configs(spec: TopicSpec) -> dict[str, str]:
-    if spec.compacted:
-        return {"cleanup.policy": "compact"}
-    return {"retention.ms": str(spec.retention_ms)}
+def _configs(spec: TopicSpec, replication: int) -> dict[str, str]:
+    configs = {"cleanup.policy": "compact"} if spec.compacted else {"retention.ms": str(spec.retention_ms)}
+    if replication >= 3:  # with acks=all, an acknowledged event is then on two brokers at least
+        configs["min.insync.replicas"] = "2"
+    return configs
 
 
 def list_topics(bootstrap: str) -> list[str]:
