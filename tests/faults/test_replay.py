@@ -4,8 +4,8 @@ picture as the live worker that saw the traffic as it came.
 
 The operator's procedure this checks: stop nothing; start a worker with a new GREENLANE_STREAMS_APP_ID and a new
 GREENLANE_DATABASE_URL (migrated, admin units loaded, nothing else from the streams), wait until its consumer lag
-is 0, then point the API at the new database. The live side first replays the dead letters whose zone was declared since, as an operator
-would: a rebuild knows every zone before it folds an event, so it accepts them at once.
+is 0, then point the API at the new database. The live side first replays the dead letters whose zone was declared
+since, as an operator would: a rebuild knows every zone before it folds an event, so it accepts them at once.
 """
 
 from __future__ import annotations
