@@ -42,17 +42,16 @@ class ZoneIndex:
             self.zones[event.zone_id] = IndexedZone(event.zone_id, 1, ZoneStatus.ACTIVE, int(event.risk_level),
                                                     event.district_code, shape(event.boundary.to_geojson()))
         elif isinstance(event, ZoneRedrawn):
-            if current is not None and current.version >= event.version:
+            if current is None or current.version >= event.version:  # never declared: refused in PostGIS too
                 return False
             self.zones[event.zone_id] = IndexedZone(event.zone_id, event.version, ZoneStatus.ACTIVE,
                                                     int(event.risk_level), event.district_code,
                                                     shape(event.boundary.to_geojson()))
         elif isinstance(event, ZoneLifted):
-            if current is not None and current.version >= event.version:
+            if current is None or current.version >= event.version:
                 return False
             self.zones[event.zone_id] = IndexedZone(event.zone_id, event.version, ZoneStatus.LIFTED,
-                                                    current.risk_level if current else 1, event.district_code,
-                                                    None)
+                                                    current.risk_level, event.district_code, None)
         else:
             return False
         self._tree = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from services.adapters.kafka import delete_topics, ensure_topics, list_topics
 from services.bootstrap import bootstrap
 from services.domain.access import Role
 from services.topics import Topics, topic_specs
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +41,21 @@ def own(settings) -> Iterator[tuple[Any, Topics]]:  # type: ignore[no-untyped-de
     yield mine, Topics.with_prefix(prefix)
     delete_topics(settings.kafka_bootstrap, [n for n in list_topics(settings.kafka_bootstrap)
                                              if n.startswith(prefix + ".")])
+
+
+@contextmanager
+def streams_of_their_own(settings: Any, name: str, data_dir: Path, **update: Any) -> Iterator[tuple[Any, Any]]:
+    """Settings with topics, a streams app id and a web port of their own (the topics and the app's changelogs are
+    removed afterwards), and a container built on them; `update` overrides further settings."""
+    run = uuid.uuid4().hex[:8]
+    own = settings.model_copy(update={"topic_prefix": f"{name}-{run}", "streams_app_id": f"greenlane-{name}-{run}",
+                                      "streams_web_port": free_port(), "streams_data_dir": data_dir, **update})
+    ensure_topics(own.kafka_bootstrap, topic_specs(own.topic_partitions, own.topic_prefix))
+    built = bootstrap(own, producer_name="tests")
+    try:
+        yield own, built
+    finally:
+        built.publisher.close()
+        built.engine.dispose()
+        delete_topics(own.kafka_bootstrap, [t for t in list_topics(own.kafka_bootstrap)
+                                            if t.startswith((own.topic_prefix + ".", own.streams_app_id + "-"))])

@@ -148,8 +148,10 @@ def test_metrics_count_requests_by_route_template_and_status(client, container):
 #   ROWS      a CSV upload answers 202 and refuses each row outside the scope, naming its field;
 #   404       none: an unknown plan or stop is 404 for everyone, a known one outside the scope 403.
 # A role the route is not for gets 403 inside its scope too. Sales points report prices anywhere (market watchers).
-A, B = "772", "773"  # Quận 11 (the data every case is about), Quận 4 (where the other tokens are scoped)
-A_WARD, B_WARD = "27208", "27259"
+# Quận Bình Tân (the data every case is about), Quận 7 (where the other tokens are scoped): districts no other test
+# plans in, since this world holds an approved plan, trucks and produce offers that a plan of theirs would take up.
+A, B = "777", "778"
+A_WARD, B_WARD = "27436", "27466"
 OFFICIALS = (Role.COORDINATOR, Role.DISTRICT, Role.COMMUNE)
 ROLES = tuple(Role)
 FILTERED, ROWS, REFUSED = "filtered", "rows", "403"

@@ -2,36 +2,24 @@
 what was sent. (A worker killed mid-stream: tests/faults/test_faults.py.)"""
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from infra.processes import streams_worker
-from services.adapters.kafka import delete_topics, ensure_topics, list_topics
-from services.bootstrap import bootstrap
-from services.topics import topic_specs
 from tests.conftest import free_port, wait_until
+from tests.integration.conftest import streams_of_their_own
 from tests.integration.traffic import Tally, Traffic, matches, mismatch
 
 
 @pytest.fixture
 def isolated(settings, isolated_database_url, tmp_path):
     """Settings with topics, an app id and a database of their own, the coverage projection emptied."""
-    run = uuid.uuid4().hex[:8]
-    own = settings.model_copy(update={"topic_prefix": f"test-{run}", "streams_app_id": f"greenlane-test-{run}",
-                                      "streams_web_port": free_port(), "streams_data_dir": tmp_path / "w1",
-                                      "database_url": isolated_database_url})
-    ensure_topics(own.kafka_bootstrap, topic_specs(own.topic_partitions, own.topic_prefix))
-    built = bootstrap(own, producer_name="tests")
-    with built.engine.begin() as conn:
-        conn.execute(text("TRUNCATE coverage"))
-    yield own, built
-    built.publisher.close()
-    built.engine.dispose()
-    delete_topics(own.kafka_bootstrap, [t for t in list_topics(own.kafka_bootstrap)
-                                        if t.startswith((own.topic_prefix + ".", own.streams_app_id + "-"))])
+    with streams_of_their_own(settings, "test", tmp_path / "w1", database_url=isolated_database_url) as (own, built):
+        with built.engine.begin() as conn:
+            conn.execute(text("TRUNCATE coverage"))
+        yield own, built
 
 
 def test_two_workers_split_the_partitions_and_agree_with_the_tally(isolated, tmp_path):

@@ -2,7 +2,6 @@
 optimizer worker's on `optimizer_metrics_port` count what really went through them, and their consumer lag."""
 
 import time
-import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import time as clock_time
@@ -14,16 +13,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.processes import optimizer_worker, streams_worker
 from services.adapters.db import migrate
-from services.adapters.kafka import consumer_lag, delete_topics, ensure_topics, list_topics
-from services.bootstrap import bootstrap
+from services.adapters.kafka import consumer_lag
 from services.domain.events import PlanRequested
 from services.domain.fleet import Vehicle
 from services.domain.geo import Point
 from services.domain.places import Depot
 from services.domain.zones import RiskLevel, Zone
 from services.lag_gauge import LagGauge
-from services.topics import topic_specs
 from tests.conftest import free_port, wait_until
+from tests.integration.conftest import streams_of_their_own
 from tests.integration.test_optimizer_worker import HOURS, NOW, coverage, plans_for, square
 from tests.integration.traffic import Traffic
 
@@ -57,17 +55,9 @@ def settled_lag(url: str, group: str, topics: set[str], after: float) -> Samples
 @pytest.fixture
 def mine(settings, tmp_path):
     """Settings with topics, an app id and a web port of their own, on the test database."""
-    run = uuid.uuid4().hex[:8]
-    own = settings.model_copy(update={"topic_prefix": f"metrics-{run}", "streams_app_id": f"greenlane-metrics-{run}",
-                                      "streams_web_port": free_port(), "streams_data_dir": tmp_path / "streams"})
-    migrate(own.database_url)
-    ensure_topics(own.kafka_bootstrap, topic_specs(own.topic_partitions, own.topic_prefix))
-    built = bootstrap(own, producer_name="tests")
-    yield own, built
-    built.publisher.close()
-    built.engine.dispose()
-    delete_topics(own.kafka_bootstrap, [t for t in list_topics(own.kafka_bootstrap)
-                                        if t.startswith((own.topic_prefix + ".", own.streams_app_id + "-"))])
+    migrate(settings.database_url)
+    with streams_of_their_own(settings, "metrics", tmp_path / "streams") as own:
+        yield own
 
 
 def test_a_streams_worker_counts_what_it_took_its_dead_letters_and_its_lag(mine, tmp_path):

@@ -29,3 +29,11 @@ def test_a_named_zone_holds_while_active():
     assert index.zone_of(entry(hint="z")) == "z"
     index.apply(lifted("z", 2))
     assert index.zone_of(entry(hint="z")) == "outside"
+
+
+def test_a_redraw_or_lift_of_a_zone_never_declared_changes_nothing():
+    index = ZoneIndex()  # PostGIS refuses them too (UnknownReference): the index must not make them active
+    assert not index.apply(redrawn("ghost", 2, square(106.70, 10.77, 0.002)))
+    assert not index.apply(lifted("ghost", 3))
+    assert not index.is_active("ghost") and index.district_of("ghost") is None
+    assert index.zone_of(entry(106.70, 10.77)) == "outside"
