@@ -80,7 +80,7 @@ def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> dict[str, int
     from kafka.structs import TopicPartition
 
     admin = _admin(bootstrap, 30.0)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="greenlane-lag")
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="greenlane-lag", enable_auto_commit=False)
     try:
         committed = admin.list_consumer_group_offsets(group)
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]

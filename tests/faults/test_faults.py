@@ -9,6 +9,7 @@ optimizer groups is back to zero, and a new plan request is answered with a stor
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kafka import KafkaConsumer
+from kafka.structs import TopicPartition
 from sqlalchemy import text
 
 from infra.processes import ManagedProcess, api_server, optimizer_worker, streams_worker
@@ -134,7 +137,7 @@ class System:
                       [t for t in list_topics(self.settings.kafka_bootstrap) if t.startswith(prefixes)])
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2500:]}"
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
                          for p in sorted(self.workdir.glob("*.log")))
 
 
@@ -233,7 +236,7 @@ def assert_recovered(system: System, tally: Tally) -> None:
         wait_until(lambda: not mismatch(tally, system.container.projections), timeout_s=180, interval_s=1.0)
     except AssertionError:
         raise AssertionError(f"projection differs from the tally: {mismatch(tally, system.container.projections)}"
-                             f"\n{system.logs()}") from None
+                             f"\n{_unfolded_demand(system)}\n{system.logs()}") from None
     matched = time.monotonic()
     _until_caught_up(system)
     caught_up = time.monotonic()
@@ -243,6 +246,38 @@ def assert_recovered(system: System, tally: Tally) -> None:
     _until_caught_up(system)
     print(f"recovered: projection = tally after {matched - began:.1f} s, lag 0 after {caught_up - began:.1f} s, "
           f"a new plan after {time.monotonic() - caught_up:.1f} s more")
+
+
+def _unfolded_demand(system: System) -> str:
+    """Where the demand events are that the ledger has no entry for (from the demand topic and the ledger's
+    changelog), and how many messages were dead-lettered: tells a lost range of offsets from a refused event."""
+    topics = system.container.topics
+    changelog = f"{system.settings.streams_app_id}-district-ledger-changelog"
+    folded = {json.loads(key) for _, _, key, _ in _read_all(system.settings.kafka_bootstrap, changelog)}
+    missing: dict[int, list[int]] = {}
+    for partition, offset, _, value in _read_all(system.settings.kafka_bootstrap, topics.demand):
+        if "d:" + json.loads(value)["event_id"] not in folded:
+            missing.setdefault(partition, []).append(offset)
+    dead = len(_read_all(system.settings.kafka_bootstrap, topics.dead_letter))
+    ranges = {p: f"{len(o)} from {min(o)} to {max(o)}" for p, o in missing.items()}
+    return f"demand events without a ledger entry, by partition: {ranges or 'none'}; dead letters: {dead}"
+
+
+def _read_all(bootstrap: str, topic: str) -> list[tuple[int, int, bytes, bytes]]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             fetch_max_bytes=16_000_000, max_partition_fetch_bytes=16_000_000)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        ends = consumer.end_offsets(partitions)
+        out: list[tuple[int, int, bytes, bytes]] = []
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            for records in consumer.poll(timeout_ms=1000).values():
+                out.extend((r.partition, r.offset, r.key, r.value) for r in records)
+        return out
+    finally:
+        consumer.close()
 
 
 def _stops(system: System, plan_id: str) -> int:
@@ -337,3 +372,14 @@ def test_the_api_killed_mid_upload(system: System, tally: Tally) -> None:
             tally.households[ADMIN.district_of(commune) or ""] += households
         tally.sent += len(rows)
     assert_recovered(system, tally)
+
+
+def test_no_secret_in_the_logs_of_any_process(system: System) -> None:
+    """After the faults (connection errors, tracebacks, reconnections, a killed upload), no process wrote the
+    signing key or the access token it was called with."""
+    logs = sorted(system.workdir.glob("*.log"))
+    assert {p.name.split("-")[0] for p in logs} >= {"api", "optimizer", "streams"}
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert system.settings.secret_key not in text, log.name
+        assert system.token.split("_", 2)[2] not in text, log.name  # gl_<id>_<secret>: the secret, anywhere
