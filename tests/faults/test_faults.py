@@ -265,7 +265,7 @@ def _unfolded_demand(system: System) -> str:
 
 def _read_all(bootstrap: str, topic: str) -> list[tuple[int, int, bytes, bytes]]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             fetch_max_bytes=16_000_000, max_partition_fetch_bytes=16_000_000)
+                             receive_message_max_bytes=64_000_000)  # changelog batches pass kafka-python's 1 MB
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(partitions)
