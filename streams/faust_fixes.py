@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine, Generator
 from types import CoroutineType
 from typing import Any
@@ -82,6 +83,21 @@ def _resume(coro: Coroutine[Any, Any, Any], waiting_on: Any) -> Generator[Any, A
                 return done.value
 
 
+_add_gap = Consumer._add_gap
+_log = logging.getLogger("greenlane.faust")
+
+
+async def _add_gap_loudly(self: Consumer, tp: Any, offset_from: int, offset_to: int) -> None:
+    """faust commits over a "gap" (offsets it never delivered); our input topics have contiguous offsets, so a gap
+    means messages were skipped and will be committed unprocessed: the known open loss after a worker restart
+    (docs/reliability.md). Say so loudly; the operator rebuilds the projections (a new app id) after it."""
+    _log.error("faust skipped offsets %s to %s of %s (committed %s) and will commit over them: those events are not "
+               "in the picture; rebuild the projections (docs/reliability.md)", offset_from, offset_to, tp,
+               self._committed_offset[tp])
+    await _add_gap(self, tp, offset_from, offset_to)
+
+
 def apply() -> None:
     ProducerBuffer.flush = _flush_buffered_so_far  # type: ignore[method-assign]
     Consumer.wait_first = _wait_first_stepping_delivery  # type: ignore[method-assign,assignment]
+    Consumer._add_gap = _add_gap_loudly  # type: ignore[method-assign]
