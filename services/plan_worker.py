@@ -18,6 +18,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 from sqlalchemy.exc import OperationalError
 
 from .adapters.plans import PlanStore
@@ -68,10 +69,18 @@ class PlanWorker:
                 for request in newest:
                     self._handle_safely(request)
                 if batch:
-                    self.consumer.commit()
+                    self._commit()
         finally:
             self.consumer.close()
             self.admin.close()
+
+    def _commit(self) -> None:
+        """Commit what was handled; if the group moved on meanwhile (a broker restart, a rebalance), the requests
+        come again and find their plans stored, so a failed commit is logged and the worker goes on."""
+        try:
+            self.consumer.commit()
+        except KafkaError as exc:
+            log.warning("offset commit failed, the requests will be read again: %s", exc)
 
     def _beat(self) -> None:
         if self.heartbeat is not None:
