@@ -13,12 +13,14 @@
    runs at once; only when it has to wait (a full buffer) does it continue under the original `wait_first`, so
    a rebalance (`suspend_flow`), a stop or a crash still interrupts it exactly as before. With the flow suspended,
    or the consumer stopping, the original path is taken from the start.
+
+3. The delivery loop lost events after a worker restart (offsets committed over records never delivered):
+   replaced, see streams/faust_delivery.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine, Generator
 from types import CoroutineType
 from typing import Any
@@ -26,6 +28,8 @@ from typing import Any
 from faust.transport.consumer import Consumer
 from faust.transport.producer import ProducerBuffer
 from mode.services import WaitResults
+
+from streams import faust_delivery
 
 _wait_first = Consumer.wait_first
 
@@ -83,21 +87,7 @@ def _resume(coro: Coroutine[Any, Any, Any], waiting_on: Any) -> Generator[Any, A
                 return done.value
 
 
-_add_gap = Consumer._add_gap
-_log = logging.getLogger("greenlane.faust")
-
-
-async def _add_gap_loudly(self: Consumer, tp: Any, offset_from: int, offset_to: int) -> None:
-    """faust commits over a "gap" (offsets it never delivered); our input topics have contiguous offsets, so a gap
-    means messages were skipped and will be committed unprocessed: the known open loss after a worker restart
-    (docs/reliability.md). Say so loudly; the operator rebuilds the projections (a new app id) after it."""
-    _log.error("faust skipped offsets %s to %s of %s (committed %s) and will commit over them: those events are not "
-               "in the picture; rebuild the projections (docs/reliability.md)", offset_from, offset_to, tp,
-               self._committed_offset[tp])
-    await _add_gap(self, tp, offset_from, offset_to)
-
-
 def apply() -> None:
     ProducerBuffer.flush = _flush_buffered_so_far  # type: ignore[method-assign]
     Consumer.wait_first = _wait_first_stepping_delivery  # type: ignore[method-assign,assignment]
-    Consumer._add_gap = _add_gap_loudly  # type: ignore[method-assign]
+    faust_delivery.apply()
