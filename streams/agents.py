@@ -6,12 +6,12 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from services.dead_letter import dead_letter_record
 from services.district import Outgoing
@@ -232,17 +232,55 @@ async def fold_zone_parts(stream: faust.StreamT[bytes]) -> None:
                        *(Outgoing(topics.shortage_alerts, part.zone_id, alert) for alert in update.alerts)])
 
 
-async def _until_stored(write: Callable[[list[Any]], object], rows: list[Any]) -> None:
-    """Retry while PostGIS is unreachable: the batch stays unacknowledged, so nothing is lost."""
+Refused = Callable[[int, str, str], Awaitable[None]]
+
+
+async def _until_stored(write: Callable[[list[Any]], object], rows: list[Any], refused: Refused | None = None) -> None:
+    """Retry while PostGIS is unreachable: the batch stays unacknowledged, so nothing is lost.
+
+    A batch PostgreSQL refuses for its data (a value or a constraint the decoder did not foresee) would be refused
+    for ever and stall its topic: it is written again row by row and each refused row goes to `refused(index,
+    field, reason)` (the dead-letter topic). Without `refused` (rows made here, not read) it is retried, at ERROR."""
     delay = 0.5
     while True:
         try:
             await asyncio.to_thread(write, rows)
             return
         except DBAPIError as exc:
-            log.warning("projection write failed, retrying in %.1fs: %s", delay, exc.orig)
+            if refusal(exc) and refused is not None:
+                if len(rows) > 1:
+                    break
+                await refused(0, _refused_field(exc), f"PostgreSQL refused it: {str(exc.orig).strip()}")
+                return
+            log.log(logging.ERROR if refusal(exc) else logging.WARNING,
+                    "projection write failed, retrying in %.1fs: %s", delay, exc.orig)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+    assert refused is not None
+    for index, row in enumerate(rows):
+        await _until_stored(write, [row], _at(index, refused))
+
+
+def _at(index: int, refused: Refused) -> Refused:
+    async def of_row(_: int, field: str, reason: str) -> None:
+        await refused(index, field, reason)
+    return of_row
+
+
+def _dead_letter_of(messages: list[Any]) -> Refused:
+    async def refused(index: int, field: str, reason: str) -> None:
+        await dead_letter(messages[index], field, reason)
+    return refused
+
+
+def refusal(exc: DBAPIError) -> bool:
+    """PostgreSQL refused the data itself (bad value, constraint): writing it again cannot succeed."""
+    return isinstance(exc, (DataError, IntegrityError))
+
+
+def _refused_field(exc: DBAPIError) -> str:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "column_name", None) or getattr(diag, "constraint_name", None) or "payload"
 
 
 def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None], *,
@@ -253,7 +291,7 @@ def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None]
     async def project(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(500, within=0.05):  # type: ignore[attr-defined]
             metrics.took("sink", batch)
-            rows = []
+            rows, sources = [], []
             for event in batch:
                 try:
                     decoded = _decode_for(event.message) if one_kind else decode(event.message.value)
@@ -268,7 +306,8 @@ def _sink(topic_name: str, kind: type[Event], write: Callable[[list[Any]], None]
                     continue
                 if isinstance(decoded, kind):
                     rows.append(decoded)
-            await _until_stored(write, rows)
+                    sources.append(event.message)
+            await _until_stored(write, rows, _dead_letter_of(sources))
 
     app.agent(raw_topic(topic_name), name=f"greenlane.sink.{topic_name}")(project)
 
@@ -293,7 +332,8 @@ async def project_zones(stream: faust.StreamT[bytes]) -> None:
             district = getattr(change, "district_code", "")
             if container.admin.province_of(district) is None:  # a zone of no district would be planned by none
                 raise UnknownReference("district_code", district)
-            await _until_stored(lambda changes: project_zone_event(changes[0], container.zones), [change])
+            await _until_stored(lambda changes: project_zone_event(changes[0], container.zones), [change],
+                                _dead_letter_of([event.message]))
         except MessageError as exc:
             await dead_letter(event.message, exc.field, exc.reason)
         except DomainError as exc:
@@ -314,4 +354,4 @@ async def project_produce(stream: faust.StreamT[bytes]) -> None:
         except (UnknownReference, InvalidValue) as exc:
             await dead_letter(event.message, exc.field, str(exc))
             continue
-        await _until_stored(projections.produce_offers, [offer])
+        await _until_stored(projections.produce_offers, [offer], _dead_letter_of([event.message]))

@@ -39,7 +39,7 @@ from services.domain.events import (
 )
 from services.domain.geo import Point
 from services.domain.zones import RiskLevel
-from services.messages import MAX_MESSAGE_BYTES, encode
+from services.messages import MAX_MESSAGE_BYTES, decode, encode
 from tests.conftest import free_port, wait_until
 from tests.unit.builders import square
 
@@ -403,3 +403,31 @@ def test_broken_csv_rows_are_named_and_good_rows_count_once(client):
 def _commune_row(client: Any, commune: str) -> dict[str, Any] | None:
     rows = client.get("/api/v1/coverage", params={"level": "commune", "area_id": commune}).json()
     return rows[0] if rows else None
+
+
+def test_a_row_postgis_refuses_is_dead_lettered_and_its_topic_goes_on(container, own_worker):
+    """A value the decoder lets through but PostgreSQL refuses for good (here a constraint added for the test) no
+    longer stalls its topic behind endless retries: that one registration is dead-lettered with PostgreSQL's
+    reason; the registrations before and after it in the same batch are stored."""
+    settings, topics, worker = own_worker
+    poison = f"fz-refused-{RUN}"
+    with container.engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE sales_points ADD CONSTRAINT fz_refuse_{RUN} CHECK (name <> '{poison}') "
+                          "NOT VALID"))
+    try:
+        starts = dead_letter_ends(settings.kafka_bootstrap, topics.dead_letter)
+        base = valid_events(topics)[topics.places]
+        points = [replace(base, event_id=f"fz-refusal-{n}-{RUN}", point_id=f"fz-r{n}-{RUN}",
+                          name=poison if n == 1 else f"Cửa hàng {n}") for n in range(3)]
+        container.publisher.publish_many(topics.places, [(DISTRICT, point) for point in points])
+        wait_until(lambda: _one(container, "SELECT count(*) FROM sales_points WHERE point_id IN (:a, :c)",
+                                a=points[0].point_id, c=points[2].point_id) == 2, timeout_s=60)
+        records = wait_until(lambda: dead_letters_since(settings.kafka_bootstrap, starts), timeout_s=30)
+    finally:
+        with container.engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE sales_points DROP CONSTRAINT fz_refuse_{RUN}"))
+    assert [(r["source_topic"], r["field"]) for r in records] == [(topics.places, f"fz_refuse_{RUN}")], records
+    assert "PostgreSQL refused it" in records[0]["reason"] and f"fz_refuse_{RUN}" in records[0]["reason"]
+    assert decode(original_bytes(records[0]) or b"").event_id == points[1].event_id
+    assert _one(container, "SELECT count(*) FROM sales_points WHERE point_id = :b", b=points[1].point_id) == 0
+    assert worker.process.poll() is None, "the streams worker died"
