@@ -5,7 +5,8 @@ secrets removed before anything is written.
 dictionary, for the libraries that configure logging themselves (uvicorn in each worker process, faust's worker).
 The redacting filter sits on the handler, so every record is cleaned, whichever logger it comes from: access-token
 strings (`gl_<id>_<secret>`, services/adapters/tokens.py), `token=` query parameters, Authorization headers,
-passwords in URLs (`scheme://user:password@host`) and any literal secret given (the signing key).
+passwords in URLs (`scheme://user:password@host`) and any literal secret given (the signing key). Before it, the
+chatty libraries' repeated lines are thinned out (`RepeatLimiter`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import json
 import logging
 import logging.config
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 REDACTED = "[redacted]"
 QUIET = ("kafka", "alembic", "aiokafka", "httpx", "httpcore")  # chatty at INFO: warnings and errors only
+QUIET_PREFIXES = tuple(f"{name}." for name in QUIET)
 PATTERNS = (
     (re.compile(r"(authorization['\"]?\s*[:=,]\s*(?:b?['\"])?)(?:(?:bearer|basic)\s+)?[^\s'\",)}\]]+", re.IGNORECASE),
      rf"\1{REDACTED}"),  # a header, as text or as ASGI's (b'authorization', b'...')
@@ -49,6 +52,32 @@ class Redactor:
         for pattern, replacement in PATTERNS:
             text = pattern.sub(replacement, text)
         return text
+
+
+class RepeatLimiter(logging.Filter):
+    """Lets through at most one record per window for each logger, level and message template of the chatty
+    libraries (QUIET); the first one after a window says how many were held back. During a Kafka outage aiokafka
+    logged the same two errors about 4,000 times a second (130,000 lines in a 15 s restart, tests/faults)."""
+
+    def __init__(self, window_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window_s, self.clock = window_s, clock
+        self.seen: dict[tuple[str, int, str], list[float]] = {}  # key -> [window start, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(QUIET_PREFIXES) and record.name not in QUIET:
+            return True
+        key, now = (record.name, record.levelno, str(record.msg)), self.clock()
+        seen = self.seen.get(key)
+        if seen is not None and now - seen[0] < self.window_s:
+            seen[1] += 1
+            return False
+        if seen is not None and seen[1]:
+            record.msg = f"{record.msg} [{int(seen[1])} more like this in the last {now - seen[0]:.0f} s]"
+        if len(self.seen) > 10_000:
+            self.seen.clear()
+        self.seen[key] = [now, 0]
+        return True
 
 
 class RedactingFilter(logging.Filter):
@@ -104,10 +133,11 @@ def logging_config(service: str, level: str, json: bool = True, secrets: Iterabl
                  else {"format": f"%(asctime)s %(levelname)s {service} %(name)s %(message)s"})
     return {
         "version": 1, "disable_existing_loggers": False,
-        "filters": {"redact": {"()": f"{__name__}.RedactingFilter", "secrets": list(secrets)}},
+        "filters": {"repeats": {"()": f"{__name__}.RepeatLimiter"},
+                    "redact": {"()": f"{__name__}.RedactingFilter", "secrets": list(secrets)}},
         "formatters": {"main": formatter},
         "handlers": {"main": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "main",
-                              "filters": ["redact"]}},
+                              "filters": ["repeats", "redact"]}},
         # uvicorn's loggers (its access log too) hand their records to this handler instead of their own
         "loggers": {**{name: {"level": "WARNING"} for name in QUIET},
                     **{name: {"handlers": [], "propagate": True} for name in

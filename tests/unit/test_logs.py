@@ -4,7 +4,7 @@ import io
 import json
 import logging
 
-from infra.logs import JsonFormatter, RedactingFilter
+from infra.logs import JsonFormatter, RedactingFilter, RepeatLimiter
 
 TOKEN = "gl_0123456789abcdef_Zx-9_aQwErTy12345678901234"
 SECRET = "s3cret-signing-key-of-forty-characters-x"
@@ -43,3 +43,28 @@ def test_secrets_are_removed_from_messages_arguments_extras_and_tracebacks():
         assert secret not in text
     assert "token=[redacted]&x=1" in entry["message"] and "greenlane:[redacted]@db:5432" in entry["message"]
     assert entry["url"] == "/api/v1/alerts/stream?token=[redacted]"
+
+
+def _record(name: str, msg: str, *args: object, level: int = logging.ERROR) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, args, None)
+
+
+def test_a_chatty_library_repeating_itself_is_thinned_out_and_says_how_much():
+    now = [0.0]
+    limiter = RepeatLimiter(window_s=10.0, clock=lambda: now[0])
+    unable = "Unable connect to node with id %s: %s"
+    passed = []
+    for step in range(4_000):  # 4,000 a second for 25 s, as aiokafka during a Kafka restart
+        now[0] = step / 160
+        record = _record("aiokafka", unable, 1, "Connect call failed")
+        if limiter.filter(record):
+            passed.append((now[0], record.getMessage()))
+    assert [t for t, _ in passed] == [0.0, 10.0, 20.0]
+    assert passed[0][1] == "Unable connect to node with id 1: Connect call failed"
+    assert passed[1][1].endswith("[1599 more like this in the last 10 s]")
+    # another message, level or logger is another line; our own loggers are never thinned out
+    assert limiter.filter(_record("aiokafka", "Unable to update metadata from %s", [1]))
+    assert limiter.filter(_record("aiokafka", unable, 1, "x", level=logging.WARNING))
+    assert limiter.filter(_record("aiokafka.consumer.fetcher", unable, 1, "x"))
+    assert all(limiter.filter(_record("greenlane.streams", "dead-letter %s", n)) for n in range(100))
+    assert not limiter.filter(_record("aiokafka", unable, 2, "Connect call failed"))
