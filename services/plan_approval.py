@@ -8,6 +8,7 @@ stops counting them as on the way."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +29,7 @@ def approve_plan(plan_id: str, principal: Principal, store: PlanStore, admin: Ad
     principal.require_role(Role.COORDINATOR, Role.DISTRICT)
     principal.require_district(plan["district_code"], admin)
     # The events first: a plan whose events cannot be built is refused before it is marked approved.
-    deliveries: list[tuple[str, Event]] = [(plan["district_code"], DeliveryPlanned(
-        event_id=f"{plan_id}:{stop['stop_id']}", occurred_at=now, district_code=plan["district_code"],
-        plan_id=plan_id, stop_id=stop["stop_id"], commune_code=stop["commune_code"] or "",
-        location=Point(stop["lon"], stop["lat"]), quantities=dict(stop["items"]), zone_id=stop["zone_id"]))
-        for stop in plan["stops"] if stop["kind"] == "drop" and stop["items"] and not stop["delivery_plan_id"]]
+    deliveries: list[tuple[str, Event]] = [(plan["district_code"], e) for e in planned_deliveries(plan, now)]
     called_off: list[tuple[str, Event]] = [(plan["district_code"], DeliveryConfirmed(
         event_id=_left_out_id(plan_id, delivery_plan, stop_id), occurred_at=now,
         district_code=plan["district_code"], plan_id=delivery_plan, stop_id=stop_id, quantities={},
@@ -42,6 +39,16 @@ def approve_plan(plan_id: str, principal: Principal, store: PlanStore, admin: Ad
     if deliveries or called_off:
         publisher.publish_many(topics.deliveries, deliveries + called_off)
     return {**approved, "deliveries_published": len(deliveries), "called_off": len(called_off)}
+
+
+def planned_deliveries(plan: Mapping[str, Any], now: datetime) -> list[DeliveryPlanned]:
+    """One event per new drop of a stored plan: the coverage picture counts these goods as on their way
+    (carried-over drops are on their way already, under the plan that first sent them)."""
+    return [DeliveryPlanned(
+        event_id=f"{plan['plan_id']}:{stop['stop_id']}", occurred_at=now, district_code=plan["district_code"],
+        plan_id=plan["plan_id"], stop_id=stop["stop_id"], commune_code=stop["commune_code"] or "",
+        location=Point(stop["lon"], stop["lat"]), quantities=dict(stop["items"]), zone_id=stop["zone_id"])
+        for stop in plan["stops"] if stop["kind"] == "drop" and stop["items"] and not stop["delivery_plan_id"]]
 
 
 def _left_out_id(plan_id: str, delivery_plan: str, stop_id: str) -> str:

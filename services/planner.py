@@ -12,7 +12,6 @@ from typing import Any
 
 from optimizer.allocation import AllocationProblem, ItemInfo, Source, ZoneNeed, allocate
 from optimizer.baselines import first_come_first_served, proportional_to_population
-from optimizer.model import StopKind
 from optimizer.planning import (
     LonLat,
     Order,
@@ -26,8 +25,6 @@ from optimizer.planning import (
     plan,
 )
 
-from .domain.events import DeliveryPlanned
-from .domain.geo import Point
 from .domain.items import Catalogue, Item
 
 PERISHABLE_RIDE_S = 3 * 3600  # fresh food spends at most three hours on a truck
@@ -198,21 +195,21 @@ class DistrictPlan:
         share = kg / order["kg"] if order["kg"] else 1.0
         return {item: round(q * share, 3) for item, q in order["items"].items()}
 
-    def deliveries(self) -> list[DeliveryPlanned]:
-        """One event per new drop: the coverage picture counts these goods as on their way (carried-over drops
-        are on their way already, under the plan that first sent them)."""
-        out = []
+    def stop_rows(self) -> list[dict[str, Any]]:
+        """Each stop as the plan store keeps it and approval reads it: by vehicle, with its order's share of the
+        items, zone, commune and the plan that first sent it (carried over), and its place as `lon`, `lat`."""
+        rows = []
         for route in self.routes.routes:
-            for stop in route.stops:
-                if stop.kind is not StopKind.DROP or self.orders[stop.order_id].get("delivery_plan_id"):
-                    continue
-                order = self.orders[stop.order_id]
-                out.append(DeliveryPlanned(
-                    event_id=f"{self.plan_id}:{stop.stop_id}", occurred_at=self.created_at,
-                    district_code=order["district_code"], plan_id=self.plan_id, stop_id=stop.stop_id,
-                    commune_code=order["commune_code"], location=Point(*stop.location),
-                    quantities=self.items_of(stop.stop_id, stop.order_id, stop.kg), zone_id=order["zone_id"]))
-        return out
+            for s in route.stops:
+                order = self.orders.get(s.order_id, {})
+                rows.append({"stop_id": s.stop_id, "order_id": s.order_id, "vehicle_id": route.vehicle_id,
+                             "trip": s.trip, "sequence": s.sequence, "kind": s.kind.value, "arrival_s": s.arrival_s,
+                             "kg": s.kg, "m3": s.m3,
+                             "items": self.items_of(s.stop_id, s.order_id, s.kg) if order else {},
+                             "zone_id": order.get("zone_id"), "commune_code": order.get("commune_code"),
+                             "checkpoint_id": s.checkpoint_id, "lon": s.location[0], "lat": s.location[1],
+                             "delivery_plan_id": order.get("delivery_plan_id")})
+        return rows
 
 
 @dataclass

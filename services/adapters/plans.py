@@ -281,15 +281,9 @@ class PlanStore:
                 plan_id=plan.plan_id, district_code=plan.district_code, request_event_id=plan.request_event_id,
                 status="proposed", created_at=plan.created_at, plan_day=plan.plan_day,
                 snapshot_offsets=plan.offsets, allocation=plan.allocation, stats=plan.stats(), revises=plan.revises))
-            stops = [{"plan_id": plan.plan_id, "stop_id": s.stop_id, "order_id": s.order_id,
-                      "vehicle_id": r.vehicle_id, "trip": s.trip, "sequence": s.sequence, "kind": s.kind.value,
-                      "eta": eta(plan.day_start, s.arrival_s), "kg": s.kg, "m3": s.m3,
-                      "items": plan.items_of(s.stop_id, s.order_id, s.kg) if s.order_id in plan.orders else {},
-                      "zone_id": plan.orders.get(s.order_id, {}).get("zone_id"),
-                      "commune_code": plan.orders.get(s.order_id, {}).get("commune_code"),
-                      "checkpoint_id": s.checkpoint_id, "geom": point_to_db(Point(*s.location)),
-                      "delivery_plan_id": plan.orders.get(s.order_id, {}).get("delivery_plan_id")}
-                     for r in plan.routes.routes for s in r.stops]
+            stops = [{**{k: v for k, v in row.items() if k not in ("arrival_s", "lon", "lat")},
+                      "plan_id": plan.plan_id, "eta": eta(plan.day_start, row["arrival_s"]),
+                      "geom": point_to_db(Point(row["lon"], row["lat"]))} for row in plan.stop_rows()]
             if stops:
                 conn.execute(insert(t.plan_stops).values(stops))
             unserved = [{"plan_id": plan.plan_id, "order_id": u.order_id, "reason": u.reason.value,
