@@ -31,7 +31,6 @@ import os
 import platform
 import random
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -49,7 +48,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition as KafkaPartition
 from sqlalchemy import Engine, text
 
-from infra.processes import ManagedProcess, streams_worker
+from infra.processes import ManagedProcess, free_port, streams_worker
 from infra.settings import ROOT, Settings
 from services.adapters.db import migrate
 from services.adapters.geodata import read_catalogue, read_units
@@ -88,12 +87,6 @@ def say(message: str) -> None:
 def micros(at: datetime) -> int:
     """Microseconds since the epoch, exactly (a float timestamp would round)."""
     return (at - EPOCH) // timedelta(microseconds=1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # What was sent ----------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,13 @@ from pathlib import Path
 import httpx
 
 from infra.settings import ROOT, Settings
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now, for a child process to serve on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -27,7 +27,7 @@ from .domain.items import Catalogue, default_catalogue
 from .planner import Planner
 from .reports import Reports
 from .topics import Topics
-from .zone_commands import ZoneCommands
+from .zone_commands import ZoneCommands, ZoneRules
 
 if TYPE_CHECKING:
     from infra.settings import Settings
@@ -97,12 +97,16 @@ class Container:
         return PlanStore(self.engine, self.province_code, self.replan_driving, self.driving_hours[1])
 
     @cached_property
-    def zone_commands(self) -> ZoneCommands:
+    def zone_rules(self) -> ZoneRules:
         def boundaries() -> dict[str, MultiPolygon]:
             return {u.code: u.boundary for u in read_units(self.geodata_dir, (self.province_code,))
                     if u.level is AdminLevel.DISTRICT and u.boundary is not None}
 
-        return ZoneCommands(boundaries, self.province_code, self.zones, self.publisher, self.topics)
+        return ZoneRules(boundaries, self.province_code)
+
+    @cached_property
+    def zone_commands(self) -> ZoneCommands:
+        return ZoneCommands(self.zone_rules, self.zones, self.publisher, self.topics)
 
     @cached_property
     def reports(self) -> Reports:

@@ -16,7 +16,7 @@ from shapely.validation import explain_validity
 
 from .adapters.repositories import ZoneRepository
 from .domain.errors import InvalidValue, UnknownReference
-from .domain.events import ZoneDeclared, ZoneLifted, ZoneRedrawn
+from .domain.events import Event, ZoneDeclared, ZoneLifted, ZoneRedrawn
 from .domain.geo import MultiPolygon
 from .domain.zones import RiskLevel, Zone, ZoneStatus
 from .ports import EventPublisher
@@ -26,12 +26,12 @@ ZONE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 TOLERANCE_DEG = 0.002  # ~200 m: a zone may follow a river or road just past the province line
 
 
-class ZoneCommands:
-    def __init__(self, boundaries: Callable[[], dict[str, MultiPolygon]], province_code: str, zones: ZoneRepository,
-                 publisher: EventPublisher, topics: Topics) -> None:
+class ZoneRules:
+    """What a zone's boundary must be, wherever the zone comes from (the API, or Kafka straight)."""
+
+    def __init__(self, boundaries: Callable[[], dict[str, MultiPolygon]], province_code: str) -> None:
         """`boundaries` loads the province's district polygons (once, on first use)."""
-        self.boundaries, self.province_code, self.zones = boundaries, province_code, zones
-        self.publisher, self.topics = publisher, topics
+        self.boundaries, self.province_code = boundaries, province_code
 
     @cached_property
     def _districts(self) -> dict[str, BaseGeometry]:
@@ -57,6 +57,21 @@ class ZoneCommands:
         district = max(self._districts, key=lambda code: self._districts[code].intersection(geometry).area)
         return boundary, district
 
+    def check_change(self, change: Event) -> None:
+        """A zone change read from Kafka meets the rules the API applies when it makes one (UnknownReference or
+        InvalidValue otherwise): a district of the province, and a valid polygon with an area inside the province."""
+        district = getattr(change, "district_code", "")
+        if district not in self._districts:
+            raise UnknownReference("district_code", district)
+        boundary = getattr(change, "boundary", None)
+        if boundary is not None:
+            self.check_boundary(boundary.to_geojson())
+
+
+class ZoneCommands:
+    def __init__(self, rules: ZoneRules, zones: ZoneRepository, publisher: EventPublisher, topics: Topics) -> None:
+        self.rules, self.zones, self.publisher, self.topics = rules, zones, publisher, topics
+
     def declare(self, name: str, geojson: dict[str, object], risk: RiskLevel, now: datetime,
                 zone_id: str | None = None, allowed: Callable[[str], None] = lambda district: None) -> ZoneDeclared:
         if zone_id is not None and not ZONE_ID.match(zone_id):
@@ -64,7 +79,7 @@ class ZoneCommands:
         zone_id = zone_id or f"z-{uuid.uuid4().hex[:12]}"
         if self.zones.current(zone_id) is not None:
             raise InvalidValue("zone_id", f"zone {zone_id} exists; redraw it instead")
-        boundary, district = self.check_boundary(geojson)
+        boundary, district = self.rules.check_boundary(geojson)
         allowed(district)
         event = ZoneDeclared(event_id=f"declare-{zone_id}", occurred_at=now, district_code=district,
                              zone_id=zone_id, name=name, boundary=boundary, risk_level=risk)
@@ -73,7 +88,7 @@ class ZoneCommands:
 
     def redraw(self, zone_id: str, geojson: dict[str, object], risk: RiskLevel, now: datetime) -> ZoneRedrawn:
         current = self._active(zone_id)
-        boundary, _ = self.check_boundary(geojson)
+        boundary, _ = self.rules.check_boundary(geojson)
         event = ZoneRedrawn(event_id=f"redraw-{zone_id}-{current.version + 1}", occurred_at=now,
                             district_code=current.district_code, zone_id=zone_id, version=current.version + 1,
                             boundary=boundary, risk_level=risk)

@@ -79,7 +79,8 @@ def _rebuild() -> None:
     log.info("coverage rebuilt for partitions %s: %d areas", sorted(owned), len(processor.book.areas))
 
 
-zone_feed = ZoneFeed(settings.kafka_bootstrap, topics.zones, settings.topic_partitions, processor.zones, _rebuild)
+zone_feed = ZoneFeed(settings.kafka_bootstrap, topics.zones, settings.topic_partitions, processor.zones, _rebuild,
+                     container.zone_rules.check_change)
 
 
 @app.task  # type: ignore[untyped-decorator]
@@ -329,9 +330,7 @@ async def project_zones(stream: faust.StreamT[bytes]) -> None:
         metrics.took_one("zones", event.message)
         try:
             change = _decode_for(event.message)
-            district = getattr(change, "district_code", "")
-            if container.admin.province_of(district) is None:  # a zone of no district would be planned by none
-                raise UnknownReference("district_code", district)
+            container.zone_rules.check_change(change)  # the API's rules; the zone index applies them too
             await _until_stored(lambda changes: project_zone_event(changes[0], container.zones), [change],
                                 _dead_letter_of([event.message]))
         except MessageError as exc:

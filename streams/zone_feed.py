@@ -9,6 +9,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.adapters.zone_index import ZoneIndex
+from services.domain.errors import DomainError
+from services.domain.events import Event
 from services.messages import MessageError, decode
 
 log = logging.getLogger("greenlane.zones")
@@ -16,8 +18,10 @@ log = logging.getLogger("greenlane.zones")
 
 class ZoneFeed:
     def __init__(self, bootstrap: str, topic: str, partitions: int, index: ZoneIndex,
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None], check: Callable[[Event], None]) -> None:
+        """`check` raises a DomainError for a change the zones agent dead-letters: the index leaves it out too."""
         self.bootstrap, self.topic, self.index, self.on_change = bootstrap, topic, index, on_change
+        self.check = check
         self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
         self.ready = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -37,9 +41,13 @@ class ZoneFeed:
                 for messages in batches.values():
                     for message in messages:
                         try:
-                            changed |= self.index.apply(decode(message.value))
-                        except MessageError as exc:
-                            log.error("unreadable zone event at %s/%s: %s", message.partition, message.offset, exc)
+                            change = decode(message.value)
+                            self.check(change)
+                        except (MessageError, DomainError) as exc:
+                            log.warning("zone event at %s/%s left out of the index (dead-lettered): %s",
+                                        message.partition, message.offset, exc)
+                            continue
+                        changed |= self.index.apply(change)
                 if not self.ready.is_set():
                     if await self._reached(backlog):
                         log.info("zone index ready: %d zones", len(self.index.zones))

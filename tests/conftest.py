@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import time
 import uuid
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from infra.processes import ManagedProcess, streams_worker
+from infra.processes import ManagedProcess, free_port, streams_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 # Outside development the default signing secret is refused (infra/settings.py): every Settings the tests build,
@@ -28,12 +27,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.fspath) or "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

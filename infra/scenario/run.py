@@ -28,7 +28,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import shutil
-import socket
 import sys
 import time
 from collections import Counter, defaultdict
@@ -43,7 +42,7 @@ import httpx
 from sqlalchemy import text
 
 from infra.clock import write_clock
-from infra.processes import ManagedProcess, api_server, optimizer_worker, streams_worker
+from infra.processes import ManagedProcess, api_server, free_port, optimizer_worker, streams_worker
 from infra.settings import ROOT, Settings
 from services.adapters.db import migrate
 from services.adapters.geodata import read_units
@@ -159,7 +158,7 @@ def run_settings(base: Settings, policy: str, run_id: str, speed: float, plan_ti
     """A run's own topics, consumer groups and data directory; planning tuned to the simulated clock."""
     prefix = f"scn-{run_id}-{policy}"
     return base.model_copy(update={
-        "streams_web_port": _free_port(), "plan_time_limit_s": plan_time_limit_s,
+        "streams_web_port": free_port(), "plan_time_limit_s": plan_time_limit_s,
         "topic_prefix": prefix, "streams_app_id": f"greenlane-{prefix}", "optimizer_group": f"{prefix}-optimizer",
         "streams_data_dir": ROOT / ".local" / "scenario" / prefix, "allocation_policy": policy,
         # a district is re-planned at most once per simulated hour on shortage risk
@@ -169,12 +168,6 @@ def run_settings(base: Settings, policy: str, run_id: str, speed: float, plan_ti
         "optimizer_heartbeat_file": ROOT / ".local" / "scenario" / f"{prefix}.alive",
         # the runner submits the whole city's reports with one coordinator token, far faster than people do
         "submit_rate_per_minute": 10_000_000.0, "submit_burst": 1_000_000})
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(scenario: Scenario, settings: Settings, policy: str = "greenlane", speed: float | None = None,
@@ -201,7 +194,7 @@ def run(scenario: Scenario, settings: Settings, policy: str = "greenlane", speed
         processes.append(streams_worker(mine, logs / "streams.log"))
         processes.append(api_server(mine, logs / "api.log"))
         for n in range(optimizers):  # each with a metrics page of its own
-            processes.append(optimizer_worker(mine.model_copy(update={"optimizer_metrics_port": _free_port()}),
+            processes.append(optimizer_worker(mine.model_copy(update={"optimizer_metrics_port": free_port()}),
                                               logs / f"optimizer-{n}.log"))
         player = Player(scenario, mine, container, result, speed, progress)
         player.play()

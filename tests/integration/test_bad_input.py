@@ -203,6 +203,11 @@ def specific(topics: Any, good: dict[str, Event]) -> list[Bad]:
         Bad("a corner at Infinity", t.zones, _changed(replace(zones, zone_id=f"fz-zone-i-{RUN}"), "boundary", {
             "type": "Polygon", "coordinates": [[[106.68, 10.74], [float("inf"), 10.74], [106.69, 10.75],
                                                 [106.68, 10.74]]]}), "boundary.polygon"),
+        Bad("a zone crossing itself", t.zones, _changed(replace(zones, zone_id=f"fz-zone-b-{RUN}"), "boundary", {
+            "type": "Polygon", "coordinates": [[[106.68, 10.74], [106.69, 10.75], [106.69, 10.74], [106.68, 10.75],
+                                                [106.68, 10.74]]]}), "boundary"),
+        Bad("a zone in Hà Nội", t.zones, _changed(replace(zones, zone_id=f"fz-zone-h-{RUN}"), "boundary",
+                                                  square(105.85, 21.03, 0.002).to_geojson()), "boundary"),
         Bad("risk level 9", t.zones, _changed(replace(zones, zone_id=f"fz-zone-r-{RUN}"), "risk_level", 9),
             "risk_level"),
         Bad("produce in an unknown commune", t.produce, _changed(produce, "commune_code", "99999"), "commune_code"),
