@@ -61,8 +61,8 @@ from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry import shape
 from sqlalchemy import create_engine, text
 
-from bench.streams import busy_share, free_port, machine_ticks
-from infra.processes import ManagedProcess, api_server
+from bench.streams import busy_share, machine_ticks
+from infra.processes import ManagedProcess, api_server, free_port
 from infra.settings import ROOT, Settings
 from services.adapters.db import migrate
 from services.adapters.geodata import read_units

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kafka import KafkaConsumer
-from kafka.structs import TopicPartition
 from sqlalchemy import text
 
+from infra.dlq import read_topic
 from infra.processes import ManagedProcess, api_server, optimizer_worker, streams_worker
 from infra.settings import Settings
 from services.adapters.db import migrate
@@ -253,31 +252,14 @@ def _unfolded_demand(system: System) -> str:
     changelog), and how many messages were dead-lettered: tells a lost range of offsets from a refused event."""
     topics = system.container.topics
     changelog = f"{system.settings.streams_app_id}-district-ledger-changelog"
-    folded = {json.loads(key) for _, _, key, _ in _read_all(system.settings.kafka_bootstrap, changelog)}
+    folded = {json.loads(record.key) for record in read_topic(system.settings.kafka_bootstrap, changelog)}
     missing: dict[int, list[int]] = {}
-    for partition, offset, _, value in _read_all(system.settings.kafka_bootstrap, topics.demand):
-        if "d:" + json.loads(value)["event_id"] not in folded:
-            missing.setdefault(partition, []).append(offset)
-    dead = len(_read_all(system.settings.kafka_bootstrap, topics.dead_letter))
+    for record in read_topic(system.settings.kafka_bootstrap, topics.demand):
+        if "d:" + json.loads(record.value)["event_id"] not in folded:
+            missing.setdefault(record.partition, []).append(record.offset)
+    dead = len(read_topic(system.settings.kafka_bootstrap, topics.dead_letter))
     ranges = {p: f"{len(o)} from {min(o)} to {max(o)}" for p, o in missing.items()}
     return f"demand events without a ledger entry, by partition: {ranges or 'none'}; dead letters: {dead}"
-
-
-def _read_all(bootstrap: str, topic: str) -> list[tuple[int, int, bytes, bytes]]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             receive_message_max_bytes=64_000_000)  # changelog batches pass kafka-python's 1 MB
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning()
-        ends = consumer.end_offsets(partitions)
-        out: list[tuple[int, int, bytes, bytes]] = []
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            for records in consumer.poll(timeout_ms=1000).values():
-                out.extend((r.partition, r.offset, r.key, r.value) for r in records)
-        return out
-    finally:
-        consumer.close()
 
 
 def _stops(system: System, plan_id: str) -> int:
